@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/smtp-exporter/smtp_exporter/collector"
+	"github.com/smtp-exporter/smtp_exporter/config"
+	"github.com/smtp-exporter/smtp_exporter/prober"
+)
+
+// checkFlags are the flags of `smtp_exporter check`.
+type checkFlags struct {
+	target string
+	module string
+	port   int
+	output string
+	debug  bool
+}
+
+func addCheckCommand(app *kingpin.Application, f *checkFlags) *kingpin.CmdClause {
+	c := app.Command("check", "Probe a host once from the terminal and print a readable report. Exit status 0 when the probe succeeds.")
+	c.Arg("target", "HOST (the submission picture) or HOST:PORT.").Required().StringVar(&f.target)
+	c.Flag("module", "Module to use (default: by port, submission for a bare host).").StringVar(&f.module)
+	c.Flag("port", "Probe this one port (465 with implicit TLS, others with STARTTLS).").IntVar(&f.port)
+	c.Flag("output", "Report format: text or json.").Default("text").EnumVar(&f.output, "text", "json")
+	c.Flag("debug", "Print the SMTP transcript too.").BoolVar(&f.debug)
+	return c
+}
+
+func runCheck(f flags, logger *slog.Logger) int {
+	sc := config.NewSafeConfig(f.configFile, nil)
+	if err := sc.Reload(); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot load config:", err)
+		return 2
+	}
+	target := f.check.target
+	if f.check.port != 0 {
+		t, err := prober.ParseTarget(target)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		target = prober.Target{Host: t.Host, Port: f.check.port}.String()
+	}
+	req, err := collector.ResolveRequest(sc.Get(), target, f.check.module)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	h := &collector.Handler{Config: sc, Logger: logger, ProberLevel: slog.LevelDebug,
+		History: collector.NewHistory(0), Metrics: collector.NewSelfMetrics(nil)}
+	res, took, transcript := h.Run(context.Background(), req, time.Duration(req.Module.Timeout))
+
+	rep := newCheckReport(req, res, took, time.Now())
+	if f.check.debug {
+		rep.Transcript = transcript
+	}
+	if f.check.output == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		rep.writeText(os.Stdout)
+	}
+	if !res.Success() {
+		return 1
+	}
+	return 0
+}
+
+// checkReport is what `check` prints, as text or JSON.
+type checkReport struct {
+	Target     string       `json:"target"`
+	Module     string       `json:"module"`
+	Prober     string       `json:"prober"`
+	Success    bool         `json:"success"`
+	Duration   float64      `json:"duration_seconds"`
+	Ports      []portReport `json:"ports"`
+	Chosen     int          `json:"submission_port,omitempty"`
+	Verdict    string       `json:"verdict"`
+	Transcript string       `json:"transcript,omitempty"`
+}
+
+type portReport struct {
+	Port          int                `json:"port"`
+	Mode          string             `json:"mode"`
+	Works         bool               `json:"works"`
+	Phase         string             `json:"failed_phase,omitempty"`
+	Reason        string             `json:"failure_reason,omitempty"`
+	ReplyCode     int                `json:"failure_reply_code,omitempty"`
+	Explanation   string             `json:"explanation"`
+	Error         string             `json:"error,omitempty"`
+	GreetingCode  int                `json:"greeting_code,omitempty"`
+	Phases        map[string]float64 `json:"phase_seconds"`
+	TLSVersion    string             `json:"tls_version,omitempty"`
+	Cipher        string             `json:"tls_cipher,omitempty"`
+	CertVerified  *bool              `json:"cert_verified,omitempty"`
+	CertDaysLeft  *float64           `json:"cert_days_left,omitempty"`
+	StartTLS      *bool              `json:"starttls_advertised,omitempty"`
+	Auth          *bool              `json:"auth_advertised,omitempty"`
+	AuthBeforeTLS *bool              `json:"auth_before_tls,omitempty"`
+	AuthSuccess   *bool              `json:"auth_success,omitempty"`
+	AuthEnforced  *bool              `json:"auth_enforced,omitempty"`
+	SizeLimit     *int64             `json:"size_limit_bytes,omitempty"`
+	phaseOrder    []string
+}
+
+func newCheckReport(req collector.Request, res *prober.Result, took time.Duration, now time.Time) checkReport {
+	r := checkReport{Target: req.Target.String(), Module: req.ModuleName, Prober: req.Module.Prober,
+		Success: res.Success(), Duration: took.Seconds()}
+	if res.Ports == nil {
+		r.Ports = []portReport{newPortReport(req.Target.Port, req.Module.Prober, res, now)}
+		if res.Success() {
+			r.Verdict = fmt.Sprintf("port %d works (%s).", req.Target.Port, modeName(req.Module.Prober))
+		} else {
+			r.Verdict = fmt.Sprintf("port %d does not work: %s.", req.Target.Port, r.Ports[0].Explanation)
+		}
+		return r
+	}
+	modes := map[int]string{}
+	for _, p := range req.Module.Submission.Ports {
+		modes[p.Port] = p.Prober
+	}
+	for _, p := range res.Ports {
+		r.Ports = append(r.Ports, newPortReport(p.Port, modes[p.Port], p.Result, now))
+	}
+	r.Chosen = res.SubmissionPort
+	r.Verdict = submissionVerdict(r.Ports, res.SubmissionPort)
+	return r
+}
+
+func submissionVerdict(ports []portReport, chosen int) string {
+	if chosen == 0 {
+		return "no submission port works: applications cannot send mail through this host from here."
+	}
+	var mode string
+	for _, p := range ports {
+		if p.Port == chosen {
+			mode = p.Mode
+		}
+	}
+	if chosen == ports[0].Port {
+		return fmt.Sprintf("use port %d with %s.", chosen, mode)
+	}
+	return fmt.Sprintf("use port %d with %s: port %d does not work (%s).", chosen, mode, ports[0].Port, ports[0].Explanation)
+}
+
+func modeName(proberName string) string {
+	switch proberName {
+	case "tls":
+		return "implicit TLS"
+	case "starttls":
+		return "STARTTLS"
+	}
+	return "plain SMTP"
+}
+
+func newPortReport(port int, proberName string, res *prober.Result, now time.Time) portReport {
+	p := portReport{Port: port, Mode: modeName(proberName), Works: res.Success(), GreetingCode: res.GreetingCode,
+		Phases: map[string]float64{}, StartTLS: res.StartTLSAdvertised, Auth: res.AuthAdvertised,
+		AuthBeforeTLS: res.AuthBeforeTLS, AuthSuccess: res.AuthSuccess, AuthEnforced: res.AuthEnforced, SizeLimit: res.SizeLimit}
+	for _, t := range res.Timings {
+		if _, seen := p.Phases[string(t.Phase)]; !seen {
+			p.phaseOrder = append(p.phaseOrder, string(t.Phase))
+		}
+		p.Phases[string(t.Phase)] += t.Duration.Seconds()
+	}
+	if t := res.TLS; t != nil {
+		p.TLSVersion, p.Cipher = t.Version, t.Cipher
+		p.CertVerified = &t.Verified
+		if !t.EarliestExpiry.IsZero() {
+			days := t.EarliestExpiry.Sub(now).Hours() / 24
+			p.CertDaysLeft = &days
+		}
+	}
+	p.Explanation = "works"
+	if f := res.Failure; f != nil {
+		p.Phase, p.Reason, p.ReplyCode = string(f.Phase), string(f.Reason), f.Code
+		p.Explanation = explain(f)
+		if f.Err != nil {
+			p.Error = f.Err.Error()
+		}
+	}
+	return p
+}
+
+// explain says in words what a failure most likely means for an SRE.
+func explain(f *prober.Failure) string {
+	code := ""
+	if f.Code != 0 {
+		code = " (reply " + strconv.Itoa(f.Code) + ")"
+	}
+	switch f.Reason {
+	case prober.ReasonTimeout:
+		if f.Phase == prober.PhaseConnect {
+			return "connect timed out: the port is likely filtered by a firewall dropping packets"
+		}
+		return "timed out during " + string(f.Phase) + ": the server stopped answering"
+	case prober.ReasonRefused:
+		return "connection refused: nothing listening, or a firewall rejecting"
+	case prober.ReasonUnreachable:
+		return "network unreachable: no route to the host"
+	case prober.ReasonDNS:
+		return "the name does not resolve"
+	case prober.ReasonReset:
+		return "the server closed the connection during " + string(f.Phase)
+	case prober.ReasonBadReply:
+		return "the server's reply during " + string(f.Phase) + " is not valid SMTP"
+	case prober.ReasonUnexpectedCode:
+		return "unexpected reply during " + string(f.Phase) + code
+	case prober.ReasonStartTLSUnsupported:
+		return "STARTTLS is not offered"
+	case prober.ReasonTLSHandshake:
+		return "the TLS handshake failed (wrong port type, or no common version or cipher)"
+	case prober.ReasonCertExpired:
+		return "the certificate has expired or is not yet valid"
+	case prober.ReasonCertUntrusted:
+		return "the certificate is not signed by a trusted CA"
+	case prober.ReasonCertHostname:
+		return "the certificate does not name this host"
+	case prober.ReasonAuthUnsupported:
+		return "AUTH is not offered after TLS"
+	case prober.ReasonAuthFailed:
+		return "authentication failed" + code
+	case prober.ReasonAuthNotEnforced:
+		return "mail is accepted without authentication: an open submission port"
+	case prober.ReasonAuthBeforeTLS:
+		return "AUTH is offered before TLS"
+	}
+	return string(f.Phase) + "/" + string(f.Reason)
+}
+
+func yesNo(b *bool) string {
+	switch {
+	case b == nil:
+		return "-"
+	case *b:
+		return "yes"
+	}
+	return "no"
+}
+
+func (r checkReport) writeText(w io.Writer) {
+	fmt.Fprintf(w, "smtp_exporter check %s (module %s, prober %s) took %.0f ms\n\n", r.Target, r.Module, r.Prober, r.Duration*1000)
+	for _, p := range r.Ports {
+		status := "OK"
+		if !p.Works {
+			status = "FAILED at " + p.Phase + ": " + p.Reason
+		}
+		fmt.Fprintf(w, "port %-5d %-13s %s\n", p.Port, p.Mode, status)
+		if !p.Works {
+			fmt.Fprintf(w, "  why:        %s\n", p.Explanation)
+			if p.Error != "" {
+				fmt.Fprintf(w, "  error:      %s\n", p.Error)
+			}
+		}
+		if p.GreetingCode != 0 {
+			fmt.Fprintf(w, "  greeting:   %d\n", p.GreetingCode)
+		}
+		var phases []string
+		for _, ph := range p.phaseOrder {
+			phases = append(phases, fmt.Sprintf("%s %.1fms", ph, p.Phases[ph]*1000))
+		}
+		if len(phases) > 0 {
+			fmt.Fprintf(w, "  phases:     %s\n", strings.Join(phases, " · "))
+		}
+		if p.TLSVersion != "" {
+			fmt.Fprintf(w, "  tls:        %s, %s\n", p.TLSVersion, p.Cipher)
+			cert := "verifies"
+			if p.CertVerified != nil && !*p.CertVerified {
+				cert = "does NOT verify"
+			}
+			if p.CertDaysLeft != nil {
+				cert += fmt.Sprintf(", %.0f days left", *p.CertDaysLeft)
+			}
+			fmt.Fprintf(w, "  cert:       %s\n", cert)
+		}
+		fmt.Fprintf(w, "  starttls:   %s   auth offered: %s   auth before tls: %s", yesNo(p.StartTLS), yesNo(p.Auth), yesNo(p.AuthBeforeTLS))
+		if p.AuthSuccess != nil {
+			fmt.Fprintf(w, "   auth ok: %s", yesNo(p.AuthSuccess))
+		}
+		if p.AuthEnforced != nil {
+			fmt.Fprintf(w, "   auth enforced: %s", yesNo(p.AuthEnforced))
+		}
+		fmt.Fprintln(w)
+		if p.SizeLimit != nil {
+			fmt.Fprintf(w, "  size limit: %d bytes\n", *p.SizeLimit)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Verdict: %s\n", r.Verdict)
+	if r.Transcript != "" {
+		fmt.Fprintf(w, "\nTranscript:\n%s", r.Transcript)
+	}
+}

@@ -1,0 +1,214 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/smtp-exporter/smtp_exporter/config"
+	"github.com/smtp-exporter/smtp_exporter/prober"
+)
+
+// Handler serves /probe and the pages around it.
+type Handler struct {
+	Config        *config.SafeConfig
+	Logger        *slog.Logger
+	ProberLevel   slog.Level    // level at which per-probe records reach Logger
+	TimeoutOffset time.Duration // subtracted from Prometheus's scrape timeout
+	History       *History
+	Metrics       *SelfMetrics
+}
+
+// Request is one validated /probe request.
+type Request struct {
+	ModuleName string
+	Module     config.Module
+	Target     prober.Target
+}
+
+// ResolveRequest validates the target and picks the module as the contract
+// says. Its error is the one-line message of a 400.
+func ResolveRequest(cfg *config.Config, target, moduleName string) (Request, error) {
+	if target == "" {
+		return Request{}, fmt.Errorf("target parameter is missing or empty")
+	}
+	t, err := prober.ParseTarget(target)
+	if err != nil {
+		return Request{}, err
+	}
+	if moduleName == "" {
+		switch t.Port {
+		case 0:
+			moduleName = "submission"
+		case 465:
+			moduleName = "tls"
+		default:
+			moduleName = "starttls"
+		}
+		if _, ok := cfg.Modules[moduleName]; !ok {
+			return Request{}, fmt.Errorf("no module given and the config has no module %q: add module= (one of %s)", moduleName, strings.Join(cfg.ModuleNames(), ", "))
+		}
+	}
+	m, ok := cfg.Modules[moduleName]
+	if !ok {
+		return Request{}, &unknownModuleError{name: moduleName, known: cfg.ModuleNames()}
+	}
+	if m.Prober == "submission" {
+		if t.Port != 0 {
+			return Request{}, fmt.Errorf("module %q uses the submission prober, which probes the host's submission ports itself: give a host without a port", moduleName)
+		}
+	} else if t.Port == 0 {
+		t.Port = config.DefaultPorts[m.Prober]
+	}
+	return Request{ModuleName: moduleName, Module: m, Target: t}, nil
+}
+
+type unknownModuleError struct {
+	name  string
+	known []string
+}
+
+func (e *unknownModuleError) Error() string {
+	return fmt.Sprintf("unknown module %q (known: %s)", e.name, strings.Join(e.known, ", "))
+}
+
+// Run runs one probe of req under timeout and returns its result and transcript.
+func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (*prober.Result, time.Duration, string) {
+	logger, buf := newProbeLogger(h.Logger, h.ProberLevel)
+	logger = logger.With("module", req.ModuleName, "target", req.Target.String())
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	h.Metrics.inFlight.Inc()
+	defer h.Metrics.inFlight.Dec()
+	logger.Info("beginning probe", "prober", req.Module.Prober, "timeout_seconds", timeout.Seconds())
+	start := time.Now()
+	res := prober.Probers[req.Module.Prober](ctx, req.Target, req.Module, logger)
+	took := time.Since(start)
+	if res.Success() {
+		logger.Info("probe succeeded", "duration_seconds", took.Seconds())
+	} else {
+		logger.Info("probe failed", "duration_seconds", took.Seconds(), "failure", failureSummary(res))
+	}
+	return res, took, buf.String()
+}
+
+// ServeHTTP is /probe.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	cfg := h.Config.Get()
+	req, err := ResolveRequest(cfg, q.Get("target"), q.Get("module"))
+	if err != nil {
+		if _, ok := err.(*unknownModuleError); ok {
+			h.Metrics.moduleUnknown.Inc()
+		}
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	timeout, err := probeTimeout(time.Duration(req.Module.Timeout), r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), h.TimeoutOffset)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+
+	res, took, transcript := h.Run(r.Context(), req, timeout)
+	result := "success"
+	if !res.Success() {
+		result = "failure"
+	}
+	h.Metrics.probes.WithLabelValues(req.ModuleName, result).Inc()
+	h.History.Add(&Probe{
+		Time: time.Now(), Module: req.ModuleName, Target: req.Target.String(), Success: res.Success(),
+		Failure: failureSummary(res), Duration: took, Phases: phaseSummary(res), Log: transcript,
+	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(probeMetrics{res: res, durationSeconds: took.Seconds()})
+	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(debugOutput(reg, transcript, req))
+		return
+	}
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+// probeTimeout is min(module timeout, scrape timeout header − offset).
+func probeTimeout(module time.Duration, header string, offset time.Duration) (time.Duration, error) {
+	if header == "" {
+		return module, nil
+	}
+	secs, err := strconv.ParseFloat(header, 64)
+	if err != nil || secs <= 0 {
+		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q is not a positive number", header)
+	}
+	scrape := time.Duration(secs * float64(time.Second))
+	if scrape-offset > 0 {
+		scrape -= offset
+	}
+	return min(module, scrape), nil
+}
+
+func debugOutput(reg *prometheus.Registry, transcript string, req Request) []byte {
+	var b bytes.Buffer
+	b.WriteString("Logs for the probe:\n")
+	b.WriteString(transcript)
+	b.WriteString("\n\nMetrics that would have been returned:\n")
+	mfs, err := reg.Gather()
+	if err != nil {
+		fmt.Fprintf(&b, "error gathering metrics: %v\n", err)
+	}
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		_ = enc.Encode(mf)
+	}
+	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)
+	b.Write(req.Module.YAML())
+	return b.Bytes()
+}
+
+// failureSummary is "phase/reason" (per failed port for submission), empty on success.
+func failureSummary(r *prober.Result) string {
+	if r.Ports == nil {
+		if r.Failure == nil {
+			return ""
+		}
+		return string(r.Failure.Phase) + "/" + string(r.Failure.Reason)
+	}
+	var parts []string
+	for _, p := range r.Ports {
+		if f := p.Result.Failure; f != nil {
+			parts = append(parts, fmt.Sprintf("%d: %s/%s", p.Port, f.Phase, f.Reason))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// phaseSummary is the phase timings in one line for the landing page.
+func phaseSummary(r *prober.Result) string {
+	one := func(r *prober.Result) string {
+		var parts []string
+		for _, ph := range phaseOrder {
+			if d, ok := r.Duration(ph); ok {
+				parts = append(parts, fmt.Sprintf("%s %s", ph, d.Round(100*time.Microsecond)))
+			}
+		}
+		return strings.Join(parts, " · ")
+	}
+	if r.Ports == nil {
+		return one(r)
+	}
+	var parts []string
+	for _, p := range r.Ports {
+		parts = append(parts, fmt.Sprintf("[%d] %s", p.Port, one(p.Result)))
+	}
+	return strings.Join(parts, "  ")
+}

@@ -1,0 +1,155 @@
+// Command smtp_exporter probes SMTP ports for Prometheus: /probe?target=HOST:PORT&module=NAME.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/smtp-exporter/smtp_exporter/collector"
+	"github.com/smtp-exporter/smtp_exporter/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+type flags struct {
+	configFile    string
+	configCheck   bool
+	proberLevel   *promslog.Level
+	timeoutOffset time.Duration
+	historyLimit  int
+	web           *web.FlagConfig
+	log           *promslog.Config
+	check         checkFlags
+}
+
+func run(args []string) int {
+	app := kingpin.New("smtp_exporter", "Prometheus exporter that probes SMTP ports: reachability, STARTTLS and implicit TLS, certificates, AUTH, and why a probe failed.")
+	f := flags{proberLevel: promslog.NewLevel(), log: &promslog.Config{}}
+	app.Flag("config.file", "Module config file. Without it the built-in modules tcp, starttls, tls and submission are used.").StringVar(&f.configFile)
+	app.Flag("config.check", "Validate the config file and exit (0 valid, 1 invalid).").BoolVar(&f.configCheck)
+	app.Flag("log.prober", "Level at which per-probe logs reach the process log (debug, info, warn, error).").Default("debug").SetValue(f.proberLevel)
+	app.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
+	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
+	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
+	f.web = webflag.AddFlags(serveCmd, ":10587")
+	checkCmd := addCheckCommand(app, &f.check)
+	promslogflag.AddFlags(app, f.log)
+	app.Version(version.Print("smtp_exporter"))
+	app.HelpFlag.Short('h')
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "smtp_exporter:", err)
+		return 2
+	}
+	logger := promslog.New(f.log)
+
+	if f.configCheck {
+		if f.configFile == "" {
+			fmt.Fprintln(os.Stderr, "--config.check needs --config.file")
+			return 1
+		}
+		if _, err := config.Load(f.configFile); err != nil {
+			fmt.Fprintln(os.Stderr, "config is invalid:", err)
+			return 1
+		}
+		fmt.Println("config is valid:", f.configFile)
+		return 0
+	}
+	if cmd == checkCmd.FullCommand() {
+		return runCheck(f, logger)
+	}
+	return serve(f, logger)
+}
+
+func serve(f flags, logger *slog.Logger) int {
+	logger.Info("starting smtp_exporter", "version", version.Info(), "build_context", version.BuildContext())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("smtp_exporter"))
+
+	sc := config.NewSafeConfig(f.configFile, reg)
+	if err := sc.Reload(); err != nil {
+		logger.Error("cannot load config", "err", err)
+		return 1
+	}
+	logger.Info("loaded config", "file", f.configFile, "modules", sc.Get().ModuleNames())
+
+	h := &collector.Handler{
+		Config: sc, Logger: logger, ProberLevel: f.proberLevel.Level(), TimeoutOffset: f.timeoutOffset,
+		History: collector.NewHistory(f.historyLimit), Metrics: collector.NewSelfMetrics(reg),
+	}
+	pages := &collector.Pages{Handler: h}
+	reload := func() error {
+		if err := sc.Reload(); err != nil {
+			logger.Error("config reload failed, keeping the old config", "err", err)
+			return err
+		}
+		logger.Info("config reloaded", "modules", sc.Get().ModuleNames())
+		return nil
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/probe", h)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/", pages.Landing)
+	mux.HandleFunc("/logs", pages.Logs)
+	mux.HandleFunc("/config", pages.Config)
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "use POST to reload the config", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := reload(); err != nil {
+			http.Error(w, "reload failed, the old config stays in force: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "config reloaded")
+	})
+	ok := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") }
+	mux.HandleFunc("/-/healthy", ok)
+	mux.HandleFunc("/-/ready", ok)
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for sig := range signals {
+			if sig == syscall.SIGHUP {
+				_ = reload()
+				continue
+			}
+			logger.Info("shutting down", "signal", sig.String())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+			return
+		}
+	}()
+	if err := web.ListenAndServe(srv, f.web, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("serving failed", "err", err)
+		return 1
+	}
+	return 0
+}

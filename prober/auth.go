@@ -1,0 +1,98 @@
+package prober
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// authMechanisms in order of preference when the module names none.
+var authMechanisms = []string{"CRAM-MD5", "PLAIN", "LOGIN"}
+
+const redacted = "<redacted>"
+
+// auth logs in with the module's credentials. Credentials never go over a
+// plaintext connection, and never into the transcript.
+func (d *dialogue) auth() *Failure {
+	a := d.mod.SMTP.Auth
+	if a == nil {
+		return nil
+	}
+	if !d.c.tls {
+		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, errors.New("refusing to send credentials without TLS"))
+	}
+	offered := d.caps["AUTH"]
+	if !d.caps.has("AUTH") {
+		d.res.AuthSuccess = boolPtr(false)
+		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, errors.New("AUTH not advertised after TLS"))
+	}
+	mech := a.Mechanism
+	if mech == "" {
+		for _, m := range authMechanisms {
+			if slices.Contains(offered, m) {
+				mech = m
+				break
+			}
+		}
+	}
+	if mech == "" || !slices.Contains(offered, mech) {
+		d.res.AuthSuccess = boolPtr(false)
+		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, fmt.Errorf("no usable mechanism: server offers %v, we speak %v", offered, authMechanisms))
+	}
+	password, err := a.ReadPassword()
+	if err != nil {
+		d.res.AuthSuccess = boolPtr(false)
+		return failWith(PhaseAuth, ReasonAuthFailed, 0, err)
+	}
+
+	start := time.Now()
+	rep, err := d.saslExchange(mech, a.Username, password)
+	d.timed(PhaseAuth, start)
+	d.res.AuthSuccess = boolPtr(err == nil && rep.code == 235)
+	switch {
+	case err != nil:
+		return fail(PhaseAuth, err)
+	case rep.code == 235:
+		return nil
+	case rep.code/100 == 5:
+		return failWith(PhaseAuth, ReasonAuthFailed, rep.code, &codeError{code: rep.code, text: rep.text()})
+	}
+	return fail(PhaseAuth, &codeError{code: rep.code, text: rep.text()})
+}
+
+// saslExchange runs one mechanism and returns the server's final reply.
+func (d *dialogue) saslExchange(mech, user, password string) (reply, error) {
+	b64 := base64.StdEncoding.EncodeToString
+	switch mech {
+	case "PLAIN":
+		return d.c.cmdLogged("AUTH PLAIN "+b64([]byte("\x00"+user+"\x00"+password)), "AUTH PLAIN "+redacted)
+	case "LOGIN":
+		rep, err := d.c.cmd("AUTH LOGIN")
+		if err != nil || rep.code != 334 {
+			return rep, err
+		}
+		rep, err = d.c.cmdLogged(b64([]byte(user)), redacted)
+		if err != nil || rep.code != 334 {
+			return rep, err
+		}
+		return d.c.cmdLogged(b64([]byte(password)), redacted)
+	case "CRAM-MD5":
+		rep, err := d.c.cmd("AUTH CRAM-MD5")
+		if err != nil || rep.code != 334 {
+			return rep, err
+		}
+		challenge, err := base64.StdEncoding.DecodeString(rep.text())
+		if err != nil {
+			return rep, &protocolError{"CRAM-MD5 challenge is not base64"}
+		}
+		mac := hmac.New(md5.New, []byte(password))
+		mac.Write(challenge)
+		return d.c.cmdLogged(b64([]byte(user+" "+hex.EncodeToString(mac.Sum(nil)))), redacted)
+	}
+	return reply{}, fmt.Errorf("unknown mechanism %s", mech)
+}

@@ -1,0 +1,208 @@
+package prober
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds on what a server may send, so a hostile one costs bounded memory.
+// RFC 5321 allows 512 octets a reply line; real servers stay far below 1000.
+const (
+	maxLineBytes  = 2048
+	maxReplyLines = 100
+)
+
+// reply is one complete SMTP reply, possibly multi-line.
+type reply struct {
+	code  int
+	lines []string // the text after "NNN-" / "NNN "
+}
+
+func (r reply) text() string { return strings.Join(r.lines, " / ") }
+
+// conn is one SMTP connection: it writes commands, reads whole replies,
+// logs the transcript and keeps the parsed EHLO capabilities.
+type conn struct {
+	raw    net.Conn
+	r      *bufio.Reader
+	logger *slog.Logger
+	tls    bool
+}
+
+func newConn(c net.Conn, logger *slog.Logger) *conn {
+	return &conn{raw: c, r: bufio.NewReaderSize(c, 4096), logger: logger}
+}
+
+// upgrade swaps the transport for TLS; the buffer must be empty (RFC 3207: no pipelining past STARTTLS).
+func (c *conn) upgrade(t *tls.Conn) {
+	c.raw = t
+	c.r = bufio.NewReaderSize(t, 4096)
+	c.tls = true
+}
+
+// readLine reads one line of at most maxLineBytes, without its CRLF (a bare LF is accepted).
+func (c *conn) readLine() (string, error) {
+	var line []byte
+	for {
+		frag, err := c.r.ReadSlice('\n')
+		if len(line)+len(frag) > maxLineBytes {
+			return "", &protocolError{fmt.Sprintf("reply line longer than %d bytes", maxLineBytes)}
+		}
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		break
+	}
+	return strings.TrimRight(string(line), "\r\n"), nil
+}
+
+// readReply reads a complete reply: every "NNN-" line up to the "NNN " one.
+func (c *conn) readReply() (reply, error) {
+	var rep reply
+	for i := 0; i < maxReplyLines; i++ {
+		line, err := c.readLine()
+		if err != nil {
+			return rep, err
+		}
+		c.logger.Debug("S: " + line)
+		code, last, text, err := parseReplyLine(line)
+		if err != nil {
+			return rep, err
+		}
+		if i > 0 && code != rep.code {
+			return rep, &protocolError{fmt.Sprintf("reply code changed from %d to %d within one reply", rep.code, code)}
+		}
+		rep.code = code
+		rep.lines = append(rep.lines, text)
+		if last {
+			return rep, nil
+		}
+	}
+	return rep, &protocolError{fmt.Sprintf("reply longer than %d lines", maxReplyLines)}
+}
+
+// parseReplyLine splits "250-text", "250 text" or "250" (RFC 5321 §4.2).
+func parseReplyLine(line string) (code int, last bool, text string, err error) {
+	if len(line) < 3 {
+		return 0, false, "", &protocolError{fmt.Sprintf("line %q is not a reply", clip(line))}
+	}
+	for i := 0; i < 3; i++ {
+		if line[i] < '0' || line[i] > '9' {
+			return 0, false, "", &protocolError{fmt.Sprintf("line %q does not start with a reply code", clip(line))}
+		}
+	}
+	code, _ = strconv.Atoi(line[:3])
+	if code < 200 || code > 599 {
+		return 0, false, "", &protocolError{fmt.Sprintf("reply code %d out of range", code)}
+	}
+	switch {
+	case len(line) == 3:
+		return code, true, "", nil
+	case line[3] == ' ':
+		return code, true, line[4:], nil
+	case line[3] == '-':
+		return code, false, line[4:], nil
+	}
+	return 0, false, "", &protocolError{fmt.Sprintf("line %q has no separator after its code", clip(line))}
+}
+
+// cmd sends one command and reads its whole reply.
+func (c *conn) cmd(line string) (reply, error) {
+	return c.cmdLogged(line, line)
+}
+
+// cmdLogged sends line but writes logged to the transcript (for AUTH payloads).
+func (c *conn) cmdLogged(line, logged string) (reply, error) {
+	c.logger.Debug("C: " + logged)
+	if _, err := c.raw.Write([]byte(line + "\r\n")); err != nil {
+		return reply{}, err
+	}
+	return c.readReply()
+}
+
+// expect turns a reply whose code is not want into a codeError.
+func expect(rep reply, err error, want int) (reply, error) {
+	if err != nil {
+		return rep, err
+	}
+	if rep.code != want {
+		return rep, &codeError{code: rep.code, text: rep.text()}
+	}
+	return rep, nil
+}
+
+// capabilities is a parsed EHLO reply: keyword (upper case) → parameters.
+type capabilities map[string][]string
+
+// parseEHLO reads the extension lines of an EHLO reply, in any order. The
+// first line is the server's name. "AUTH=LOGIN" is the old spelling of AUTH.
+func parseEHLO(rep reply) capabilities {
+	caps := capabilities{}
+	for _, line := range rep.lines[min(1, len(rep.lines)):] {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		kw := strings.ToUpper(fields[0])
+		if strings.HasPrefix(kw, "AUTH=") {
+			fields = append([]string{"AUTH", fields[0][5:]}, fields[1:]...)
+			kw = "AUTH"
+		}
+		for _, p := range fields[1:] {
+			caps[kw] = append(caps[kw], strings.ToUpper(p))
+		}
+		if _, ok := caps[kw]; !ok {
+			caps[kw] = nil
+		}
+	}
+	return caps
+}
+
+func (c capabilities) has(kw string) bool {
+	_, ok := c[kw]
+	return ok
+}
+
+// size is the SIZE extension's limit (0 = no fixed limit); ok is false when SIZE is not advertised.
+func (c capabilities) size() (int64, bool) {
+	p, ok := c["SIZE"]
+	if !ok {
+		return 0, false
+	}
+	if len(p) == 0 {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(p[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, true
+	}
+	return n, true
+}
+
+// clip shortens text for error messages.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// bindDeadline makes every read and write on c fail once ctx ends, whether by
+// its deadline or by cancellation (the scraper went away).
+func bindDeadline(ctx context.Context, c net.Conn) (stop func() bool) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	return context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+}
