@@ -61,10 +61,11 @@ func (d *dialogue) close() {
 	_ = d.c.raw.Close()
 }
 
-// politeQuit says QUIT after a failure the server answered cleanly. It does
-// not wait for the reply, so it never costs the probe time.
+// politeQuit says QUIT after a failure the server answered cleanly (and only
+// once it has greeted: talking first trips pregreet tests). It does not wait
+// for the reply, so it never costs the probe time.
 func (d *dialogue) politeQuit(f *Failure) {
-	if d.c == nil || f.Phase == PhaseQuit {
+	if d.c == nil || d.res.GreetingCode == 0 || f.Phase == PhaseQuit {
 		return
 	}
 	switch f.Reason {
