@@ -84,14 +84,45 @@ func run(args []string) int {
 
 func serve(f flags, logger *slog.Logger) int {
 	logger.Info("starting smtp_exporter", "version", version.Info(), "build_context", version.BuildContext())
+	mux, reload, err := newMux(f, logger)
+	if err != nil {
+		logger.Error("cannot load config", "err", err)
+		return 1
+	}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for sig := range signals {
+			if sig == syscall.SIGHUP {
+				_ = reload()
+				continue
+			}
+			logger.Info("shutting down", "signal", sig.String())
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+			return
+		}
+	}()
+	if err := web.ListenAndServe(srv, f.web, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("serving failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newMux loads the config and wires every endpoint. reload re-reads the
+// config file, keeping the old config when the new one is broken.
+func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("smtp_exporter"))
 
 	sc := config.NewSafeConfig(f.configFile, reg)
 	if err := sc.Reload(); err != nil {
-		logger.Error("cannot load config", "err", err)
-		return 1
+		return nil, nil, err
 	}
 	logger.Info("loaded config", "file", f.configFile, "modules", sc.Get().ModuleNames())
 
@@ -130,26 +161,5 @@ func serve(f flags, logger *slog.Logger) int {
 	ok := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") }
 	mux.HandleFunc("/-/healthy", ok)
 	mux.HandleFunc("/-/ready", ok)
-
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		for sig := range signals {
-			if sig == syscall.SIGHUP {
-				_ = reload()
-				continue
-			}
-			logger.Info("shutting down", "signal", sig.String())
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			_ = srv.Shutdown(ctx)
-			cancel()
-			return
-		}
-	}()
-	if err := web.ListenAndServe(srv, f.web, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error("serving failed", "err", err)
-		return 1
-	}
-	return 0
+	return mux, reload, nil
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smtp-exporter/smtp_exporter/collector"
+	"github.com/smtp-exporter/smtp_exporter/config"
+	"github.com/smtp-exporter/smtp_exporter/prober"
+	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
+)
+
+func TestCheckExitStatus(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.Options{})
+	if rc := run([]string{"check", "127.0.0.1:" + strconv.Itoa(srv.Port), "--module", "tcp"}); rc != 0 {
+		t.Errorf("check of a working server: exit %d, want 0", rc)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if rc := run([]string{"check", "127.0.0.1", "--port", strconv.Itoa(closed), "--output", "json"}); rc != 1 {
+		t.Errorf("check of a refused port: exit %d, want 1", rc)
+	}
+	for _, args := range [][]string{{"check", "not a host!"}, {"check", "127.0.0.1", "--module", "nope"}, {"check", "127.0.0.1:587", "--module", "submission"}} {
+		if rc := run(args); rc != 2 {
+			t.Errorf("%v: exit %d, want 2", args, rc)
+		}
+	}
+}
+
+func TestCheckReportSubmission(t *testing.T) {
+	cfg := config.Builtin()
+	req, err := collector.ResolveRequest(cfg, "mail.example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	blocked := &prober.Result{Failure: &prober.Failure{Phase: prober.PhaseConnect, Reason: prober.ReasonTimeout, Err: errors.New("i/o timeout")}}
+	works := &prober.Result{Reachable: true, GreetingCode: 220,
+		Timings: []prober.Timing{{Phase: prober.PhaseConnect, Duration: time.Millisecond}, {Phase: prober.PhaseTLS, Duration: 3 * time.Millisecond}},
+		TLS:     &prober.TLSInfo{Version: "TLS 1.3", Cipher: "TLS_AES_128_GCM_SHA256", Verified: true, EarliestExpiry: now.Add(30 * 24 * time.Hour)}}
+	refused := &prober.Result{Failure: &prober.Failure{Phase: prober.PhaseConnect, Reason: prober.ReasonRefused}}
+	res := &prober.Result{SubmissionPort: 465, Ports: []prober.PortResult{{Port: 587, Result: blocked}, {Port: 465, Result: works}, {Port: 2525, Result: refused}}}
+
+	rep := newCheckReport(req, res, 42*time.Millisecond, now)
+	var out bytes.Buffer
+	rep.writeText(&out)
+	text := out.String()
+	for _, want := range []string{
+		"port 587   STARTTLS      FAILED at connect: timeout",
+		"likely filtered by a firewall",
+		"port 465   implicit TLS  OK",
+		"TLS 1.3",
+		"30 days left",
+		"nothing listening",
+		"Verdict: use port 465 with implicit TLS: port 587 does not work (connect timed out",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil || back["submission_port"] != float64(465) || back["success"] != true {
+		t.Errorf("json = %s", b)
+	}
+}
