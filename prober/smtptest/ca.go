@@ -15,9 +15,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"testing"
 	"time"
 )
+
+// TB is the part of testing.TB the package needs, so benchmarks and tools
+// outside `go test` can run a server too.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+	TempDir() string
+}
 
 // CA is a certificate authority that lives in memory for one test.
 type CA struct {
@@ -26,7 +34,7 @@ type CA struct {
 }
 
 // NewCA makes a CA valid from an hour ago for a year.
-func NewCA(t testing.TB) *CA {
+func NewCA(t TB) *CA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -50,7 +58,7 @@ func NewCA(t testing.TB) *CA {
 }
 
 // PEMFile writes the CA certificate to a file in the test's temp dir, for tls_config.ca_file.
-func (ca *CA) PEMFile(t testing.TB) string {
+func (ca *CA) PEMFile(t TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
@@ -61,18 +69,18 @@ func (ca *CA) PEMFile(t testing.TB) string {
 }
 
 // Issue signs a server certificate for hosts (DNS names or IP literals).
-func (ca *CA) Issue(t testing.TB, hosts []string, notBefore, notAfter time.Time) tls.Certificate {
+func (ca *CA) Issue(t TB, hosts []string, notBefore, notAfter time.Time) tls.Certificate {
 	t.Helper()
 	return issue(t, hosts, notBefore, notAfter, ca.Cert, ca.key)
 }
 
 // SelfSigned makes a certificate that signs itself, trusted by nobody.
-func SelfSigned(t testing.TB, hosts []string, notBefore, notAfter time.Time) tls.Certificate {
+func SelfSigned(t TB, hosts []string, notBefore, notAfter time.Time) tls.Certificate {
 	t.Helper()
 	return issue(t, hosts, notBefore, notAfter, nil, nil)
 }
 
-func issue(t testing.TB, hosts []string, notBefore, notAfter time.Time, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) tls.Certificate {
+func issue(t TB, hosts []string, notBefore, notAfter time.Time, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) tls.Certificate {
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(t),
@@ -103,7 +111,7 @@ func issue(t testing.TB, hosts []string, notBefore, notAfter time.Time, parent *
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
-func newKey(t testing.TB) *ecdsa.PrivateKey {
+func newKey(t TB) *ecdsa.PrivateKey {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +119,7 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 	return key
 }
 
-func serial(t testing.TB) *big.Int {
+func serial(t TB) *big.Int {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
 		t.Fatal(err)

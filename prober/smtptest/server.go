@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -55,7 +54,7 @@ type Server struct {
 }
 
 // NewServer starts a scripted server; it stops when the test ends.
-func NewServer(t testing.TB, opts Options) *Server {
+func NewServer(t TB, opts Options) *Server {
 	s := newServer(t)
 	s.opts = opts
 	s.handler = s.serveSMTP
@@ -64,14 +63,14 @@ func NewServer(t testing.TB, opts Options) *Server {
 }
 
 // NewHandlerServer runs handler for each connection: for hostile behaviour.
-func NewHandlerServer(t testing.TB, handler func(*Conn)) *Server {
+func NewHandlerServer(t TB, handler func(*Conn)) *Server {
 	s := newServer(t)
 	s.handler = handler
 	s.start(t)
 	return s
 }
 
-func newServer(t testing.TB) *Server {
+func newServer(t TB) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,7 +80,7 @@ func newServer(t testing.TB) *Server {
 	return s
 }
 
-func (s *Server) start(t testing.TB) {
+func (s *Server) start(t TB) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
