@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -147,8 +148,13 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 		return module, nil
 	}
 	secs, err := strconv.ParseFloat(header, 64)
-	if err != nil || secs <= 0 {
+	// !(secs > 0) also rejects NaN; +Inf and huge values would overflow the
+	// Duration conversion below into a negative deadline.
+	if err != nil || !(secs > 0) || math.IsInf(secs, 1) {
 		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q is not a positive number", header)
+	}
+	if secs >= (module + offset).Seconds() {
+		return module, nil
 	}
 	scrape := time.Duration(secs * float64(time.Second))
 	if scrape-offset > 0 {

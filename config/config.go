@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -108,6 +109,48 @@ func (s *SMTP) UnmarshalYAML(unmarshal func(any) error) error {
 	*s = DefaultSMTP
 	type plain SMTP
 	return unmarshal((*plain)(s))
+}
+
+// UnmarshalYAML decodes each module on its own, so that an error from a
+// field's own parser (a timeout of "-1s" says only `not a valid duration
+// string`) still names its module and field, like the validation errors do.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	var raw configFile
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	c.Modules = make(map[string]Module, len(raw.Modules))
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(raw.Modules)) {
+		d := raw.Modules[name]
+		if d.err != nil {
+			errs = append(errs, fmt.Errorf("module %q: %w", name, d.err))
+		}
+		c.Modules[name] = d.m
+	}
+	return errors.Join(errs...)
+}
+
+// configFile is Config as decoded, each module with its own decoding error.
+type configFile struct {
+	Modules map[string]moduleDecoder `yaml:"modules"`
+}
+
+type moduleDecoder struct {
+	m   Module
+	err error
+}
+
+func (d *moduleDecoder) UnmarshalYAML(unmarshal func(any) error) error {
+	var fields map[string]any
+	if unmarshal(&fields) == nil && fields["timeout"] != nil {
+		if _, err := model.ParseDuration(fmt.Sprint(fields["timeout"])); err != nil {
+			d.err = fmt.Errorf("timeout: %w", err)
+			return nil
+		}
+	}
+	d.err = unmarshal(&d.m)
+	return nil
 }
 
 // Builtin is the config used when no --config.file is given.

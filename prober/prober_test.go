@@ -209,7 +209,9 @@ func TestFailures(t *testing.T) {
 		{name: "greeting drip-fed past the deadline", prober: "tcp", timeout: quick,
 			handler: func(c *smtptest.Conn) {
 				for i := 0; i < 100; i++ {
-					c.Send("2")
+					if _, err := c.Write([]byte("2")); err != nil {
+						return
+					}
 					time.Sleep(50 * time.Millisecond)
 				}
 			},

@@ -1,0 +1,548 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse([]byte(`
+modules:
+  plain:
+    prober: starttls
+  custom:
+    prober: tls
+    timeout: 3s
+    preferred_ip_protocol: ip6
+    ip_protocol_fallback: false
+    smtp:
+      ehlo: probe.example.net
+  sub:
+    prober: submission
+  sub_custom:
+    prober: submission
+    submission:
+      ports:
+        - {port: 2525, prober: starttls}
+        - {port: 465, prober: tls}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	plain := c.Modules["plain"]
+	want := DefaultModule
+	want.Prober = "starttls"
+	if !reflect.DeepEqual(plain, want) {
+		t.Errorf("module with only a prober:\n got %+v\nwant %+v", plain, want)
+	}
+	if time.Duration(plain.Timeout) != 10*time.Second || plain.PreferredIPProtocol != "ip4" || !plain.IPProtocolFallback {
+		t.Errorf("module defaults: timeout %s, preferred_ip_protocol %q, ip_protocol_fallback %v", plain.Timeout, plain.PreferredIPProtocol, plain.IPProtocolFallback)
+	}
+	s := plain.SMTP
+	if s.ExpectGreetingCode != 220 || s.MailFrom != "probe@example.com" || s.RcptTo != "probe@example.invalid" ||
+		s.EHLO != "" || s.Auth != nil || s.CheckAuthEnforced || s.FailIfAuthBeforeTLS {
+		t.Errorf("smtp defaults: %+v", s)
+	}
+
+	custom := c.Modules["custom"]
+	if time.Duration(custom.Timeout) != 3*time.Second || custom.PreferredIPProtocol != "ip6" || custom.IPProtocolFallback {
+		t.Errorf("module values not taken: %+v", custom)
+	}
+	// Setting one smtp field keeps the defaults of the others.
+	if custom.SMTP.EHLO != "probe.example.net" || custom.SMTP.ExpectGreetingCode != 220 || custom.SMTP.MailFrom != "probe@example.com" {
+		t.Errorf("smtp defaults lost when one field is set: %+v", custom.SMTP)
+	}
+
+	if got := c.Modules["sub"].Submission.Ports; !reflect.DeepEqual(got, DefaultSubmissionPorts) {
+		t.Errorf("submission default ports = %v, want %v", got, DefaultSubmissionPorts)
+	}
+	wantCustom := []SubmissionPort{{Port: 2525, Prober: "starttls"}, {Port: 465, Prober: "tls"}}
+	if got := c.Modules["sub_custom"].Submission.Ports; !reflect.DeepEqual(got, wantCustom) {
+		t.Errorf("submission ports = %v, want %v", got, wantCustom)
+	}
+	// The defaults are shared values: filling one module must not change them.
+	if len(DefaultSubmissionPorts) != 3 || DefaultSubmissionPorts[0].Port != 587 {
+		t.Errorf("DefaultSubmissionPorts was modified: %v", DefaultSubmissionPorts)
+	}
+	if len(c.Modules["plain"].Submission.Ports) != 0 {
+		t.Errorf("non-submission module got submission ports: %v", c.Modules["plain"].Submission.Ports)
+	}
+}
+
+func TestParseMechanismNormalised(t *testing.T) {
+	c, err := Parse([]byte(`
+modules:
+  a:
+    prober: starttls
+    smtp:
+      auth: {username: u, password: p, mechanism: cram-md5}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Modules["a"].SMTP.Auth.Mechanism; got != "CRAM-MD5" {
+		t.Errorf("mechanism = %q, want CRAM-MD5", got)
+	}
+}
+
+func TestParseUnknownKeys(t *testing.T) {
+	for name, yml := range map[string]string{
+		"top level":  "modules:\n  a:\n    prober: tcp\nbogus: 1\n",
+		"module":     "modules:\n  a:\n    prober: tcp\n    bogus: 1\n",
+		"smtp":       "modules:\n  a:\n    prober: tcp\n    smtp:\n      bogus: 1\n",
+		"auth":       "modules:\n  a:\n    prober: starttls\n    smtp:\n      auth:\n        username: u\n        password: p\n        bogus: 1\n",
+		"tls_config": "modules:\n  a:\n    prober: starttls\n    tls_config:\n      bogus: 1\n",
+		"submission port": "modules:\n  a:\n    prober: submission\n    submission:\n" +
+			"      ports:\n        - {port: 587, prober: starttls, bogus: 1}\n",
+		"misspelt field": "modules:\n  a:\n    prober: tcp\n    timout: 5s\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(yml))
+			if err == nil {
+				t.Fatal("unknown key accepted")
+			}
+			if !strings.Contains(err.Error(), "not found") {
+				t.Errorf("error %q does not say the field is unknown", err)
+			}
+			if name != "top level" && !strings.Contains(err.Error(), `module "a"`) {
+				t.Errorf("error %q does not name the module", err)
+			}
+		})
+	}
+}
+
+// TestParseValidation checks that each invalid config is rejected with a
+// message naming the module and the field.
+func TestParseValidation(t *testing.T) {
+	missingCA := filepath.Join(t.TempDir(), "no-such-ca.pem")
+	for _, tc := range []struct {
+		name string
+		yml  string // the body of module "m"
+		want []string
+	}{
+		{"bad prober", "prober: pop3", []string{"prober", `"pop3"`}},
+		{"missing prober", "timeout: 5s", []string{"prober: missing"}},
+		{"null module", "", []string{"prober: missing"}},
+		{"zero timeout", "prober: tcp\ntimeout: 0s", []string{"timeout: must be positive"}},
+		{"negative timeout", "prober: tcp\ntimeout: -1s", []string{"timeout:", "-1s"}},
+		{"garbage timeout", "prober: tcp\ntimeout: soon", []string{"timeout:", "soon"}},
+		{"bad preferred_ip_protocol", "prober: tcp\npreferred_ip_protocol: ipx", []string{"preferred_ip_protocol", `"ipx"`}},
+		{"greeting code too small", "prober: tcp\nsmtp: {expect_greeting_code: 99}", []string{"smtp.expect_greeting_code", "99"}},
+		{"greeting code too big", "prober: tcp\nsmtp: {expect_greeting_code: 600}", []string{"smtp.expect_greeting_code", "600"}},
+		{"ehlo with spaces", "prober: tcp\nsmtp: {ehlo: probe example}", []string{"smtp.ehlo", `"probe example"`}},
+		{"ehlo with CRLF", "prober: tcp\nsmtp: {ehlo: \"probe\\r\\nQUIT\"}", []string{"smtp.ehlo"}},
+		{"mail_from with <>", "prober: tcp\nsmtp: {mail_from: <probe@example.com>}", []string{"smtp.mail_from", "<probe@example.com>"}},
+		{"rcpt_to with <>", "prober: tcp\nsmtp: {rcpt_to: <x@example.com>}", []string{"smtp.rcpt_to"}},
+		{"check_auth_enforced without mail_from", "prober: starttls\nsmtp: {check_auth_enforced: true, mail_from: \"\"}", []string{"smtp.check_auth_enforced", "mail_from"}},
+		{"auth without username", "prober: starttls\nsmtp:\n  auth: {password: p}", []string{"smtp.auth.username"}},
+		{"auth without password", "prober: starttls\nsmtp:\n  auth: {username: u}", []string{"smtp.auth.password", "exactly one"}},
+		{"auth with two passwords", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, password_file: /tmp/pw}", []string{"smtp.auth.password", "exactly one"}},
+		{"auth with three passwords", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, password_file: /tmp/pw, password_env: PW}", []string{"smtp.auth.password"}},
+		{"auth bad mechanism", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, mechanism: XOAUTH2}", []string{"smtp.auth.mechanism", `"XOAUTH2"`}},
+		{"auth on tcp", "prober: tcp\nsmtp:\n  auth: {username: u, password: p}", []string{"smtp.auth", "need TLS"}},
+		{"check_auth_enforced on tcp", "prober: tcp\nsmtp: {check_auth_enforced: true}", []string{"smtp.check_auth_enforced"}},
+		{"fail_if_auth_before_tls on tls", "prober: tls\nsmtp: {fail_if_auth_before_tls: true}", []string{"smtp.fail_if_auth_before_tls", "tls"}},
+		{"fail_if_auth_before_tls on tcp", "prober: tcp\nsmtp: {fail_if_auth_before_tls: true}", []string{"smtp.fail_if_auth_before_tls", "tcp"}},
+		{"submission ports on starttls", "prober: starttls\nsubmission:\n  ports: [{port: 587, prober: starttls}]", []string{"submission.ports", "starttls"}},
+		{"submission port 0", "prober: submission\nsubmission:\n  ports: [{port: 0, prober: starttls}]", []string{"submission.ports[0].port", "0"}},
+		{"submission port too big", "prober: submission\nsubmission:\n  ports: [{port: 587, prober: starttls}, {port: 70000, prober: tls}]", []string{"submission.ports[1].port", "70000"}},
+		{"submission port twice", "prober: submission\nsubmission:\n  ports: [{port: 587, prober: starttls}, {port: 587, prober: tls}]", []string{"submission.ports[1].port", "587", "twice"}},
+		{"submission port bad prober", "prober: submission\nsubmission:\n  ports: [{port: 25, prober: tcp}]", []string{"submission.ports[0].prober", `"tcp"`}},
+		{"missing ca_file", "prober: starttls\ntls_config: {ca_file: " + missingCA + "}", []string{"tls_config", "no-such-ca.pem"}},
+		{"bad min_version", "prober: starttls\ntls_config: {min_version: TLS99}", []string{"TLS99"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yml := "modules:\n  ok:\n    prober: tcp\n  m:\n" + indent(tc.yml, "    ")
+			_, err := Parse([]byte(yml))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", yml)
+			}
+			msg := err.Error()
+			for _, w := range append([]string{`module "m"`}, tc.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, `module "ok"`) {
+				t.Errorf("error %q blames the valid module", msg)
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryBadModule(t *testing.T) {
+	for name, tc := range map[string]struct {
+		yml  string
+		want []string
+	}{
+		"decoding": {"modules:\n  a:\n    prober: tcp\n    timeout: -1s\n  b:\n    prober: tcp\n    bogus: 1\n  c:\n    prober: tcp\n",
+			[]string{`module "a": timeout`, `module "b": yaml`, "bogus"}},
+		"validation": {"modules:\n  a:\n    prober: nope\n  b:\n    prober: tcp\n    timeout: 0s\n  c:\n    prober: tcp\n",
+			[]string{`module "a": prober`, `module "b": timeout`}},
+	} {
+		_, err := Parse([]byte(tc.yml))
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not contain %q", name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), `module "c"`) {
+			t.Errorf("%s: error %q blames the valid module", name, err)
+		}
+	}
+}
+
+func TestParseNoModules(t *testing.T) {
+	for _, yml := range []string{"", "modules: {}\n", "modules:\n"} {
+		if _, err := Parse([]byte(yml)); err == nil || !strings.Contains(err.Error(), "no modules") {
+			t.Errorf("Parse(%q) = %v, want an error about no modules", yml, err)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(filepath.Join(dir, "absent.yml")); err == nil {
+		t.Error("Load of a missing file succeeded")
+	}
+	bad := writeFile(t, dir, "bad.yml", "modules:\n  a:\n    prober: nope\n")
+	_, err := Load(bad)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), `module "a"`) {
+		t.Errorf("Load(bad) = %v, want an error naming the file and module", err)
+	}
+	good := writeFile(t, dir, "good.yml", "modules:\n  a:\n    prober: tls\n")
+	c, err := Load(good)
+	if err != nil || c.Modules["a"].Prober != "tls" {
+		t.Errorf("Load(good) = %+v, %v", c, err)
+	}
+}
+
+func TestBuiltin(t *testing.T) {
+	c := Builtin()
+	want := map[string]string{"tcp": "tcp", "starttls": "starttls", "tls": "tls", "submission": "submission"}
+	if len(c.Modules) != len(want) {
+		t.Errorf("Builtin has modules %v, want %v", c.ModuleNames(), want)
+	}
+	for name, prober := range want {
+		m, ok := c.Modules[name]
+		if !ok {
+			t.Errorf("Builtin lacks module %q", name)
+			continue
+		}
+		if m.Prober != prober {
+			t.Errorf("Builtin module %q has prober %q, want %q", name, m.Prober, prober)
+		}
+		if time.Duration(m.Timeout) != 10*time.Second || m.SMTP.ExpectGreetingCode != 220 {
+			t.Errorf("Builtin module %q lacks defaults: %+v", name, m)
+		}
+	}
+	if got := c.Modules["submission"].Submission.Ports; !reflect.DeepEqual(got, DefaultSubmissionPorts) {
+		t.Errorf("Builtin submission ports = %v", got)
+	}
+	if got := c.ModuleNames(); !reflect.DeepEqual(got, []string{"starttls", "submission", "tcp", "tls"}) {
+		t.Errorf("ModuleNames = %v, want sorted", got)
+	}
+	// Every prober name has a default port except submission, which takes a host only.
+	for _, p := range ProberNames {
+		if _, ok := DefaultPorts[p]; ok == (p == "submission") {
+			t.Errorf("DefaultPorts[%q] present = %v", p, ok)
+		}
+	}
+	if DefaultPorts["tcp"] != 25 || DefaultPorts["starttls"] != 587 || DefaultPorts["tls"] != 465 {
+		t.Errorf("DefaultPorts = %v", DefaultPorts)
+	}
+}
+
+func TestReadPassword(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		auth    Auth
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "password", auth: Auth{Password: "inline pw"}, want: "inline pw"},
+		{name: "file with newline", auth: Auth{PasswordFile: writeFile(t, dir, "nl", "from-file\n")}, want: "from-file"},
+		{name: "file with CRLF", auth: Auth{PasswordFile: writeFile(t, dir, "crlf", "from-file\r\n")}, want: "from-file"},
+		{name: "file without newline", auth: Auth{PasswordFile: writeFile(t, dir, "bare", "bare pw ")}, want: "bare pw "},
+		{name: "missing file", auth: Auth{PasswordFile: filepath.Join(dir, "absent")}, wantErr: "password_file"},
+		{name: "env", auth: Auth{PasswordEnv: "SMTP_EXPORTER_TEST_PW"}, env: map[string]string{"SMTP_EXPORTER_TEST_PW": "from-env"}, want: "from-env"},
+		{name: "env set empty", auth: Auth{PasswordEnv: "SMTP_EXPORTER_TEST_PW"}, env: map[string]string{"SMTP_EXPORTER_TEST_PW": ""}, want: ""},
+		{name: "env unset", auth: Auth{PasswordEnv: "SMTP_EXPORTER_TEST_PW_UNSET"}, wantErr: "SMTP_EXPORTER_TEST_PW_UNSET"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			got, err := tc.auth.ReadPassword()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("ReadPassword() = %q, %v; want an error mentioning %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("ReadPassword() = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestReadPasswordRotated checks that the file is read per call, so a rotated password needs no reload.
+func TestReadPasswordRotated(t *testing.T) {
+	dir := t.TempDir()
+	a := Auth{PasswordFile: writeFile(t, dir, "pw", "one\n")}
+	if got, _ := a.ReadPassword(); got != "one" {
+		t.Fatalf("got %q", got)
+	}
+	writeFile(t, dir, "pw", "two\n")
+	if got, _ := a.ReadPassword(); got != "two" {
+		t.Errorf("after rotation got %q, want two", got)
+	}
+}
+
+const secretPassword = "s3cr3t-PASSWORD"
+
+func TestYAMLRedactsSecrets(t *testing.T) {
+	certPEM, keyPEM := clientCertPEM(t)
+	c, err := Parse([]byte(`
+modules:
+  auth:
+    prober: starttls
+    smtp:
+      auth: {username: probe@example.com, password: ` + secretPassword + `}
+    tls_config:
+      cert: |
+` + indent(strings.TrimSpace(certPEM), "        ") + `
+      key: |
+` + indent(strings.TrimSpace(keyPEM), "        ")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string][]byte{"Config.YAML": c.YAML(), "Module.YAML": c.Modules["auth"].YAML()} {
+		s := string(out)
+		if strings.Contains(s, secretPassword) || strings.Contains(s, "PRIVATE KEY") {
+			t.Errorf("%s shows a secret:\n%s", name, s)
+		}
+		if strings.Count(s, "<secret>") != 2 {
+			t.Errorf("%s should show the password and the key as <secret>:\n%s", name, s)
+		}
+		if !strings.Contains(s, "probe@example.com") || !strings.Contains(s, "BEGIN CERTIFICATE") {
+			t.Errorf("%s lost what is not secret:\n%s", name, s)
+		}
+	}
+}
+
+// clientCertPEM makes a self-signed certificate and its key for tls_config.cert/key.
+func clientCertPEM(t *testing.T) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "probe"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+}
+
+// TestYAMLRoundTrip checks that what /config shows is itself a valid config
+// meaning the same thing.
+func TestYAMLRoundTrip(t *testing.T) {
+	orig, err := Parse([]byte(`
+modules:
+  a:
+    prober: starttls
+    timeout: 7s
+    preferred_ip_protocol: ip6
+    smtp:
+      ehlo: probe.example.org
+      fail_if_auth_before_tls: true
+      check_auth_enforced: true
+      auth: {username: u, password_file: /etc/pw, mechanism: LOGIN}
+    tls_config: {server_name: smtp.example.org, insecure_skip_verify: true, min_version: TLS12}
+  s:
+    prober: submission
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Config{"parsed": orig, "builtin": Builtin()} {
+		again, err := Parse(c.YAML())
+		if err != nil {
+			t.Errorf("%s: YAML() output does not parse: %v\n%s", name, err, c.YAML())
+			continue
+		}
+		if !reflect.DeepEqual(again, c) {
+			t.Errorf("%s: round trip changed the config:\n got %+v\nwant %+v", name, again, c)
+		}
+	}
+}
+
+func TestSafeConfigReload(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "smtp.yml", "modules:\n  one:\n    prober: tcp\n")
+	reg := prometheus.NewRegistry()
+	sc := NewSafeConfig(path, reg)
+	if sc.Path() != path {
+		t.Errorf("Path() = %q", sc.Path())
+	}
+
+	before := time.Now()
+	if err := sc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	first := sc.Get()
+	if _, ok := first.Modules["one"]; !ok {
+		t.Fatalf("loaded modules %v", first.ModuleNames())
+	}
+	assertReloadGauge(t, reg, 1)
+	if ts := testutil.ToFloat64(sc.reloadTime); ts < float64(before.Unix()) {
+		t.Errorf("reload timestamp %v is before the reload (%v)", ts, before.Unix())
+	}
+	okTime := testutil.ToFloat64(sc.reloadTime)
+
+	writeFile(t, dir, "smtp.yml", "modules:\n  one:\n    prober: tcp\n    timeout: -1s\n")
+	err := sc.Reload()
+	if err == nil || !strings.Contains(err.Error(), `module "one"`) {
+		t.Fatalf("Reload of a broken file = %v", err)
+	}
+	if sc.Get() != first {
+		t.Error("a failed reload replaced the config in force")
+	}
+	assertReloadGauge(t, reg, 0)
+	if got := testutil.ToFloat64(sc.reloadTime); got != okTime {
+		t.Errorf("a failed reload moved the success timestamp from %v to %v", okTime, got)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Reload(); err == nil {
+		t.Error("Reload of a deleted file succeeded")
+	}
+	if sc.Get() != first {
+		t.Error("a failed reload replaced the config in force")
+	}
+
+	writeFile(t, dir, "smtp.yml", "modules:\n  two:\n    prober: tls\n")
+	if err := sc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sc.Get().Modules["two"]; !ok {
+		t.Errorf("reloaded modules %v, want two", sc.Get().ModuleNames())
+	}
+	if _, ok := first.Modules["two"]; ok {
+		t.Error("a reload changed the snapshot a probe in flight holds")
+	}
+	assertReloadGauge(t, reg, 1)
+}
+
+func TestSafeConfigBuiltin(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	sc := NewSafeConfig("", reg)
+	if err := sc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sc.Get(), Builtin()) {
+		t.Errorf("SafeConfig without a path = %v, want the built-in modules", sc.Get().ModuleNames())
+	}
+	assertReloadGauge(t, reg, 1)
+}
+
+// TestSafeConfigNilRegisterer is how `check` uses it.
+func TestSafeConfigNilRegisterer(t *testing.T) {
+	sc := NewSafeConfig("", nil)
+	if err := sc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSafeConfigConcurrent is for -race: probes read while reloads swap.
+func TestSafeConfigConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "smtp.yml", "modules:\n  one:\n    prober: tcp\n")
+	sc := NewSafeConfig(path, prometheus.NewRegistry())
+	if err := sc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				if c := sc.Get(); c == nil || len(c.Modules) != 1 {
+					t.Error("Get returned an incomplete config")
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			if err := sc.Reload(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+}
+
+func assertReloadGauge(t *testing.T, reg *prometheus.Registry, want int) {
+	t.Helper()
+	exp := "# HELP smtp_exporter_config_last_reload_successful 1 if the last config load succeeded.\n" +
+		"# TYPE smtp_exporter_config_last_reload_successful gauge\n" +
+		"smtp_exporter_config_last_reload_successful " + map[int]string{0: "0", 1: "1"}[want] + "\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(exp), "smtp_exporter_config_last_reload_successful"); err != nil {
+		t.Error(err)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func indent(s, prefix string) string {
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
