@@ -11,9 +11,9 @@ FROM quay.io/prometheus/busybox:latest
 LABEL org.opencontainers.image.title="smtp_exporter" \
       org.opencontainers.image.description="Prometheus exporter that tells whether SMTP ports 25/465/587/2525 work, and why not"
 COPY --from=build /src/smtp_exporter /bin/smtp_exporter
-COPY config.example.yml /etc/smtp_exporter/config.example.yml
+COPY config.example.yml /etc/smtp_exporter/config.yml
 EXPOSE 10587
 USER nobody
 ENTRYPOINT ["/bin/smtp_exporter"]
-# No config file: the built-in modules. Mount one and pass --config.file to use your own.
-CMD []
+# Mount your own file over /etc/smtp_exporter/config.yml; run with no arguments for the built-in modules.
+CMD ["--config.file=/etc/smtp_exporter/config.yml"]
