@@ -63,7 +63,7 @@ func runCheck(f flags, logger *slog.Logger) int {
 
 	rep := newCheckReport(req, res, took, time.Now())
 	if f.check.debug {
-		rep.Transcript = transcript
+		rep.Transcript = transcript.String()
 	}
 	if f.check.output == "json" {
 		enc := json.NewEncoder(os.Stdout)

@@ -83,7 +83,7 @@ func (e *unknownModuleError) Error() string {
 }
 
 // Run runs one probe of req under timeout and returns its result and transcript.
-func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (*prober.Result, time.Duration, string) {
+func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (*prober.Result, time.Duration, fmt.Stringer) {
 	logger, buf := newProbeLogger(h.Logger, h.ProberLevel)
 	logger = logger.With("module", req.ModuleName, "target", req.Target.String())
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -100,7 +100,7 @@ func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (
 	} else {
 		logger.Info("probe failed", "duration_seconds", took.Seconds(), "failure", failureSummary(res))
 	}
-	return res, took, buf.String()
+	return res, took, buf
 }
 
 // ServeHTTP is /probe.
@@ -129,17 +129,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Metrics.probes.WithLabelValues(req.ModuleName, result).Inc()
 	h.History.Add(&Probe{
 		Time: time.Now(), Module: req.ModuleName, Target: req.Target.String(), Success: res.Success(),
-		Failure: failureSummary(res), Duration: took, Phases: phaseSummary(res), Log: transcript,
+		Failure: failureSummary(res), Duration: took, Phases: phaseSummary(res), log: transcript,
 	})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(probeMetrics{res: res, durationSeconds: took.Seconds()})
 	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write(debugOutput(reg, transcript, req))
+		_, _ = w.Write(debugOutput(reg, transcript.String(), req))
 		return
 	}
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+	// A probe's exposition is a few kB: gzip would cost more CPU than it saves.
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
 }
 
 // probeTimeout is min(module timeout, scrape timeout header − offset).

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -16,7 +17,15 @@ type Probe struct {
 	Failure  string // "phase/reason", empty on success
 	Duration time.Duration
 	Phases   string // "connect 1ms · greeting 3ms …"
-	Log      string
+	log      fmt.Stringer
+}
+
+// Log is the probe's transcript, rendered on first use.
+func (p *Probe) Log() string {
+	if p.log == nil {
+		return ""
+	}
+	return p.log.String()
 }
 
 // History keeps the last limit probes, and separately the last limit failed

@@ -100,7 +100,7 @@ func (p *Pages) Logs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte(pr.Log))
+	_, _ = w.Write([]byte(pr.Log()))
 }
 
 // Config is /config: the config in force, secrets as <secret>.

@@ -8,59 +8,76 @@ import (
 )
 
 // probeLogHandler tees one probe's records: all of them, at debug, into a
-// buffer for debug=true and /logs; and those the process logger wants, re-levelled
-// to --log.prober, to stderr.
+// transcript for debug=true and /logs; and those the process logger wants,
+// re-levelled to --log.prober, to stderr.
 type probeLogHandler struct {
-	buf     slog.Handler
+	tr      *transcript
+	attrs   []slog.Attr // from WithAttrs, applied when the transcript is rendered
 	process slog.Handler
 	level   slog.Level
 }
 
-// lockedBuffer lets the submission prober's concurrent dialogues share one transcript.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// transcript keeps records unformatted: most are never looked at, so the
+// text is made only when debug=true or /logs asks for it. The submission
+// prober's concurrent dialogues share one transcript.
+type transcript struct {
+	mu      sync.Mutex
+	entries []transcriptEntry
+	text    string
+	done    bool
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+type transcriptEntry struct {
+	attrs []slog.Attr
+	rec   slog.Record
 }
 
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// newProbeLogger returns the probe's logger and the buffer its transcript goes to.
-func newProbeLogger(process *slog.Logger, level slog.Level) (*slog.Logger, *lockedBuffer) {
-	buf := &lockedBuffer{}
-	h := &probeLogHandler{
-		buf:     slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}),
-		process: process.Handler(),
-		level:   level,
-	}
-	return slog.New(h), buf
+// newProbeLogger returns the probe's logger and the transcript its records go to.
+func newProbeLogger(process *slog.Logger, level slog.Level) (*slog.Logger, *transcript) {
+	tr := &transcript{}
+	return slog.New(&probeLogHandler{tr: tr, process: process.Handler(), level: level}), tr
 }
 
 func (h *probeLogHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *probeLogHandler) Handle(ctx context.Context, r slog.Record) error {
-	err := h.buf.Handle(ctx, r)
+	h.tr.mu.Lock()
+	h.tr.entries = append(h.tr.entries, transcriptEntry{attrs: h.attrs, rec: r.Clone()})
+	h.tr.mu.Unlock()
 	if h.process.Enabled(ctx, h.level) {
 		r2 := r.Clone()
 		r2.Level = h.level
-		_ = h.process.Handle(ctx, r2)
+		return h.process.Handle(ctx, r2)
 	}
-	return err
+	return nil
 }
 
 func (h *probeLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &probeLogHandler{buf: h.buf.WithAttrs(attrs), process: h.process.WithAttrs(attrs), level: h.level}
+	all := append(append([]slog.Attr{}, h.attrs...), attrs...)
+	return &probeLogHandler{tr: h.tr, attrs: all, process: h.process.WithAttrs(attrs), level: h.level}
 }
 
+// WithGroup is not used by the probers; records keep their attributes ungrouped in the transcript.
 func (h *probeLogHandler) WithGroup(name string) slog.Handler {
-	return &probeLogHandler{buf: h.buf.WithGroup(name), process: h.process.WithGroup(name), level: h.level}
+	return &probeLogHandler{tr: h.tr, attrs: h.attrs, process: h.process.WithGroup(name), level: h.level}
+}
+
+// String renders the transcript once, as logfmt lines.
+func (t *transcript) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return t.text
+	}
+	var buf bytes.Buffer
+	base := slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
+	for _, e := range t.entries {
+		h := slog.Handler(base)
+		if len(e.attrs) > 0 {
+			h = base.WithAttrs(e.attrs)
+		}
+		_ = h.Handle(context.Background(), e.rec)
+	}
+	t.text, t.done, t.entries = buf.String(), true, nil
+	return t.text
 }

@@ -4,6 +4,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
@@ -40,6 +42,26 @@ type Module struct {
 	PreferredIPProtocol string               `yaml:"preferred_ip_protocol"`
 	IPProtocolFallback  bool                 `yaml:"ip_protocol_fallback"`
 	Submission          Submission           `yaml:"submission,omitempty"`
+
+	// tls is built once per load: reading and parsing the CA file on every
+	// probe cost several percent of a probe's CPU.
+	tls *tlsCache
+}
+
+type tlsCache struct {
+	once sync.Once
+	cfg  *tls.Config
+	err  error
+}
+
+// ClientTLS returns the module's TLS client config, built from tls_config
+// once per config load. Callers must Clone it before changing it.
+func (m Module) ClientTLS() (*tls.Config, error) {
+	if m.tls == nil {
+		return promconfig.NewTLSConfig(&m.TLSConfig)
+	}
+	m.tls.once.Do(func() { m.tls.cfg, m.tls.err = promconfig.NewTLSConfig(&m.TLSConfig) })
+	return m.tls.cfg, m.tls.err
 }
 
 // SMTP holds what the dialogue says and expects.
@@ -286,7 +308,8 @@ func (m *Module) validate() error {
 		return fmt.Errorf("smtp.fail_if_auth_before_tls: only for prober starttls or submission, not %s", m.Prober)
 	}
 	// Building the TLS config here catches unreadable CA and client certificate files at load time.
-	if _, err := promconfig.NewTLSConfig(&m.TLSConfig); err != nil {
+	m.tls = &tlsCache{}
+	if _, err := m.ClientTLS(); err != nil {
 		return fmt.Errorf("tls_config: %w", err)
 	}
 	if m.Prober == "submission" {

@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	promconfig "github.com/prometheus/common/config"
-
 	"github.com/smtp-exporter/smtp_exporter/config"
 )
 
@@ -158,10 +156,11 @@ func (d *dialogue) startTLS() *Failure {
 // handshake runs TLS without letting crypto/tls judge the certificate, then
 // verifies it ourselves so that a bad certificate is still measured.
 func (d *dialogue) handshake() *Failure {
-	cfg, err := promconfig.NewTLSConfig(&d.mod.TLSConfig)
+	shared, err := d.mod.ClientTLS()
 	if err != nil {
 		return failWith(PhaseTLS, ReasonTLSHandshake, 0, err)
 	}
+	cfg := shared.Clone()
 	serverName := d.mod.TLSConfig.ServerName
 	if serverName == "" {
 		serverName = d.target.Host
