@@ -37,6 +37,7 @@ type flags struct {
 	proberLevel   *promslog.Level
 	timeoutOffset time.Duration
 	historyLimit  int
+	maxConcurrent int
 	web           *web.FlagConfig
 	log           *promslog.Config
 	check         checkFlags
@@ -50,6 +51,7 @@ func run(args []string) int {
 	app.Flag("log.prober", "Level at which per-probe logs reach the process log (debug, info, warn, error).").Default("debug").SetValue(f.proberLevel)
 	app.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
+	app.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	f.web = webflag.AddFlags(serveCmd, ":10587")
 	checkCmd := addCheckCommand(app, &f.check)
@@ -129,6 +131,7 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 	h := &collector.Handler{
 		Config: sc, Logger: logger, ProberLevel: f.proberLevel.Level(), TimeoutOffset: f.timeoutOffset,
 		History: collector.NewHistory(f.historyLimit), Metrics: collector.NewSelfMetrics(reg),
+		Limiter: collector.NewLimiter(f.maxConcurrent),
 	}
 	pages := &collector.Pages{Handler: h}
 	reload := func() error {

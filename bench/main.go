@@ -118,6 +118,67 @@ func drive(exporter, blackbox string, n, rounds int) error {
 		}
 	}
 	report(results, kinds, n, rounds)
+	return tarpit(ours, t)
+}
+
+// tarpit sends 1000 concurrent probes through the exporter to servers that
+// accept and stay silent or drip-feed bytes: each must end within its
+// deadline + 50 ms, and the exporter's peak RSS stay under 100 MB.
+func tarpit(p *exporterProc, t *tb) error {
+	silent := smtptest.NewHandlerServer(t, func(c *smtptest.Conn) { _, _ = io.Copy(io.Discard, c) })
+	drip := smtptest.NewHandlerServer(t, func(c *smtptest.Conn) {
+		for i := 0; i < 100; i++ {
+			if _, err := c.Write([]byte("2")); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	const probes, deadline = 1000, 2 * time.Second
+	var (
+		mu        sync.Mutex
+		worst     time.Duration
+		worstWall time.Duration
+		over      int
+		i         int
+		client    = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: probes, MaxConnsPerHost: probes}}
+		timeout   = strconv.FormatFloat(deadline.Seconds()+0.5, 'f', 1, 64) // the probe deadline is this minus the 0.5s offset
+	)
+	err := parallel(probes, probes, func() error {
+		mu.Lock()
+		port := silent.Port
+		if i%2 == 1 {
+			port = drip.Port
+		}
+		i++
+		mu.Unlock()
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/probe?module=bench&target=127.0.0.1:%d", p.addr, port), nil)
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", timeout)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wall := time.Since(start)
+		// The exporter's own measure of the probe, from the response.
+		took := probeDuration(string(body))
+		mu.Lock()
+		worst = max(worst, took)
+		worstWall = max(worstWall, wall)
+		if took > deadline+50*time.Millisecond {
+			over++
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tarpit: %w", err)
+	}
+	fmt.Printf("\nTarpit: %d concurrent probes (half silent, half drip-fed), deadline %s\n", probes, deadline)
+	fmt.Printf("  slowest probe %s (deadline + %s), %d over deadline + 50ms; slowest HTTP answer seen by the client %s; exporter peak RSS %.1f MB\n",
+		worst.Round(time.Millisecond), (worst - deadline).Round(time.Millisecond), over, worstWall.Round(time.Millisecond), peakRSSMB(p.cmd.Process.Pid))
 	return nil
 }
 
@@ -241,6 +302,17 @@ func stop(cmd *exec.Cmd) {
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()
 	}
+}
+
+// probeDuration reads probe_duration_seconds from an exposition.
+func probeDuration(body string) time.Duration {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "probe_duration_seconds "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return time.Duration(f * float64(time.Second))
+		}
+	}
+	return time.Hour // no duration: count it as late
 }
 
 // cpuTicks is utime+stime of pid from /proc/PID/stat, in clock ticks (100 Hz).

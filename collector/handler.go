@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -27,6 +28,37 @@ type Handler struct {
 	TimeoutOffset time.Duration // subtracted from Prometheus's scrape timeout
 	History       *History
 	Metrics       *SelfMetrics
+	Limiter       *Limiter // nil: no bound on probes in flight
+}
+
+// Limiter bounds the probes in flight, so a burst of scrapes (or an abuser)
+// cannot pile up goroutines and sockets without end.
+type Limiter struct{ slots chan struct{} }
+
+// NewLimiter allows n probes at once; n <= 0 means no bound (nil).
+func NewLimiter(n int) *Limiter {
+	if n <= 0 {
+		return nil
+	}
+	return &Limiter{slots: make(chan struct{}, n)}
+}
+
+func (l *Limiter) tryAcquire() bool {
+	if l == nil {
+		return true
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *Limiter) release() {
+	if l != nil {
+		<-l.slots
+	}
 }
 
 // Request is one validated /probe request.
@@ -121,7 +153,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if !h.Limiter.tryAcquire() {
+		h.Metrics.rejected.WithLabelValues("concurrency_limit").Inc()
+		http.Error(w, fmt.Sprintf("too many probes in flight (--probe.max-concurrent=%d): try again later", cap(h.Limiter.slots)), http.StatusServiceUnavailable)
+		return
+	}
 	res, took, transcript := h.Run(r.Context(), req, timeout)
+	h.Limiter.release()
+	if forbidden(res) {
+		h.Metrics.rejected.WithLabelValues("target_forbidden").Inc()
+		http.Error(w, fmt.Sprintf("target %q is not in allowed_targets: no connection was made", req.Target), http.StatusForbidden)
+		return
+	}
 	result := "success"
 	if !res.Success() {
 		result = "failure"
@@ -141,6 +184,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// A probe's exposition is a few kB: gzip would cost more CPU than it saves.
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
+}
+
+// forbidden is true when the allow-list stopped the probe before it dialled.
+func forbidden(r *prober.Result) bool {
+	if r.Failure != nil && errors.Is(r.Failure.Err, prober.ErrTargetForbidden) {
+		return true
+	}
+	for _, p := range r.Ports {
+		if forbidden(p.Result) {
+			return true
+		}
+	}
+	return false
 }
 
 // probeTimeout is min(module timeout, scrape timeout header − offset).

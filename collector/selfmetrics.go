@@ -10,6 +10,7 @@ type SelfMetrics struct {
 	probes        *prometheus.CounterVec
 	inFlight      prometheus.Gauge
 	moduleUnknown prometheus.Counter
+	rejected      *prometheus.CounterVec
 }
 
 // NewSelfMetrics registers the self-metrics on reg.
@@ -28,5 +29,9 @@ func NewSelfMetrics(reg prometheus.Registerer) *SelfMetrics {
 			Name: "smtp_exporter_module_unknown_total",
 			Help: "Probe requests that named a module the config does not have.",
 		}),
+		rejected: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "smtp_exporter_probes_rejected_total",
+			Help: "Probe requests refused before probing: reason concurrency_limit (503) or target_forbidden (403).",
+		}, []string{"reason"}),
 	}
 }

@@ -30,7 +30,10 @@ var DefaultPorts = map[string]int{"tcp": 25, "starttls": 587, "tls": 465}
 
 // Config is the whole file.
 type Config struct {
-	Modules map[string]Module `yaml:"modules"`
+	// AllowedTargets, when set, limits /probe to these CIDRs, addresses,
+	// host names and *.domain patterns (see AllowList).
+	AllowedTargets []string          `yaml:"allowed_targets,omitempty"`
+	Modules        map[string]Module `yaml:"modules"`
 }
 
 // Module is one named way to probe, chosen with ?module=.
@@ -42,6 +45,10 @@ type Module struct {
 	PreferredIPProtocol string               `yaml:"preferred_ip_protocol"`
 	IPProtocolFallback  bool                 `yaml:"ip_protocol_fallback"`
 	Submission          Submission           `yaml:"submission,omitempty"`
+
+	// Allowed is the config's allowed_targets, copied into each module at
+	// load so the prober can check the address it is about to dial.
+	Allowed *AllowList `yaml:"-"`
 
 	// tls is built once per load: reading and parsing the CA file on every
 	// probe cost several percent of a probe's CPU.
@@ -141,6 +148,7 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal(&raw); err != nil {
 		return err
 	}
+	c.AllowedTargets = raw.AllowedTargets
 	c.Modules = make(map[string]Module, len(raw.Modules))
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(raw.Modules)) {
@@ -155,7 +163,8 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 
 // configFile is Config as decoded, each module with its own decoding error.
 type configFile struct {
-	Modules map[string]moduleDecoder `yaml:"modules"`
+	AllowedTargets []string                 `yaml:"allowed_targets"`
+	Modules        map[string]moduleDecoder `yaml:"modules"`
 }
 
 type moduleDecoder struct {
@@ -253,6 +262,10 @@ func (c *Config) validate() error {
 	if len(c.Modules) == 0 {
 		return errors.New("no modules defined")
 	}
+	allowed, err := parseAllowList(c.AllowedTargets)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, name := range c.ModuleNames() {
 		m := c.Modules[name]
@@ -260,6 +273,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("module %q: %w", name, err))
 			continue
 		}
+		m.Allowed = allowed
 		c.Modules[name] = m
 	}
 	return errors.Join(errs...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -48,6 +49,9 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 	d.timed(PhaseResolve, start)
 	if err != nil {
 		return fail(PhaseResolve, err)
+	}
+	if addr, ok := netip.AddrFromSlice(ip); !ok || !d.mod.Allowed.Allows(d.target.Host, addr.Unmap()) {
+		return failWith(PhaseResolve, ReasonForbidden, 0, fmt.Errorf("%w: %s resolves to %s", ErrTargetForbidden, d.target.Host, ip))
 	}
 	d.res.IPProtocol = ipProtocol(ip)
 	addr := net.JoinHostPort(ip.String(), strconv.Itoa(d.target.Port))

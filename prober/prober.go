@@ -4,6 +4,7 @@ package prober
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -47,7 +48,12 @@ const (
 	ReasonAuthFailed          Reason = "auth_failed"
 	ReasonAuthNotEnforced     Reason = "auth_not_enforced"
 	ReasonAuthBeforeTLS       Reason = "auth_before_tls"
+	// ReasonForbidden is never exported as a metric: the handler answers 403.
+	ReasonForbidden Reason = "forbidden"
 )
+
+// ErrTargetForbidden is a target outside the config's allowed_targets; no connection was made.
+var ErrTargetForbidden = errors.New("target not in allowed_targets")
 
 // Failure is why a probe failed: where, which kind, the deciding reply code
 // (0 when no reply decided it) and the underlying error for logs.
