@@ -285,14 +285,18 @@ func (r checkReport) writeText(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  cert:       %s\n", cert)
 		}
-		fmt.Fprintf(w, "  starttls:   %s   auth offered: %s   auth before tls: %s", yesNo(p.StartTLS), yesNo(p.Auth), yesNo(p.AuthBeforeTLS))
-		if p.AuthSuccess != nil {
-			fmt.Fprintf(w, "   auth ok: %s", yesNo(p.AuthSuccess))
+		var findings []string
+		for _, f := range []struct {
+			name string
+			v    *bool
+		}{{"starttls offered", p.StartTLS}, {"auth offered", p.Auth}, {"auth before tls", p.AuthBeforeTLS}, {"auth ok", p.AuthSuccess}, {"auth enforced", p.AuthEnforced}} {
+			if f.v != nil {
+				findings = append(findings, f.name+": "+yesNo(f.v))
+			}
 		}
-		if p.AuthEnforced != nil {
-			fmt.Fprintf(w, "   auth enforced: %s", yesNo(p.AuthEnforced))
+		if len(findings) > 0 {
+			fmt.Fprintf(w, "  smtp:       %s\n", strings.Join(findings, " · "))
 		}
-		fmt.Fprintln(w)
 		if p.SizeLimit != nil {
 			fmt.Fprintf(w, "  size limit: %d bytes\n", *p.SizeLimit)
 		}
