@@ -1,9 +1,11 @@
 package collector
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -62,22 +64,39 @@ func (h *probeLogHandler) WithGroup(name string) slog.Handler {
 	return &probeLogHandler{tr: h.tr, attrs: h.attrs, process: h.process.WithGroup(name), level: h.level}
 }
 
-// String renders the transcript once, as logfmt lines.
+// String renders the transcript once, one line a record, made to be read:
+//
+//	18:01:58.575 DEBUG S: 250-STARTTLS port=587
+//
+// module and target are left out: the whole transcript is about one of each.
 func (t *transcript) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
 		return t.text
 	}
-	var buf bytes.Buffer
-	base := slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
+	var b strings.Builder
 	for _, e := range t.entries {
-		h := slog.Handler(base)
-		if len(e.attrs) > 0 {
-			h = base.WithAttrs(e.attrs)
+		fmt.Fprintf(&b, "%s %-5s %s", e.rec.Time.Format("15:04:05.000"), e.rec.Level, e.rec.Message)
+		write := func(a slog.Attr) bool {
+			if a.Key != "module" && a.Key != "target" {
+				b.WriteString(" " + a.Key + "=" + quoteIfNeeded(a.Value.String()))
+			}
+			return true
 		}
-		_ = h.Handle(context.Background(), e.rec)
+		for _, a := range e.attrs {
+			write(a)
+		}
+		e.rec.Attrs(write)
+		b.WriteByte('\n')
 	}
-	t.text, t.done, t.entries = buf.String(), true, nil
+	t.text, t.done, t.entries = b.String(), true, nil
 	return t.text
+}
+
+func quoteIfNeeded(v string) string {
+	if v == "" || strings.ContainsAny(v, " \"=\t\r\n") {
+		return strconv.Quote(v)
+	}
+	return v
 }
