@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
@@ -41,5 +42,17 @@ func BenchmarkProbeHandler(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
+	}
+}
+
+// BenchmarkExposition is the metrics half of a probe: registry, gather, text encoding.
+func BenchmarkExposition(b *testing.B) {
+	res := starttlsSuccess()
+	b.ReportAllocs()
+	for b.Loop() {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(probeMetrics{res: res, durationSeconds: 0.01})
+		rec := httptest.NewRecorder()
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe", nil))
 	}
 }
