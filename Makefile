@@ -25,13 +25,15 @@ unit:
 
 # Everything: style, vet, unit tests, then the end-to-end suite against a real
 # Postfix, a firewalled network namespace and a real Prometheus (needs root; installs packages).
-test: style vet unit e2e
+test: style vet unit e2e checkrules
 
 e2e:
 	bash e2e/run.sh
 
 checkrules:
-	promtool check rules dashboards/*.rules.yml && promtool test rules dashboards/*_test.yml
+	promtool check rules dashboards/*.rules.yml
+	promtool test rules dashboards/*_test.yml
+	promtool check config examples/prometheus-vantages.yml
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
