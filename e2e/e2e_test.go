@@ -14,13 +14,16 @@ import (
 
 // TestMain runs the suite, then reads both Postfix logs for what the probes
 // did to a real server: no DATA, nothing queued, no pipelining violation.
+// The Alertmanager webhook receiver runs for the whole suite.
 func TestMain(m *testing.M) {
 	logs := []string{os.Getenv("E2E_MAILLOG_LO"), os.Getenv("E2E_MAILLOG_NS")}
 	offsets := make([]int64, len(logs))
 	for i, l := range logs {
 		offsets[i] = fileSize(l)
 	}
+	stopWebhook := startWebhook()
 	code := m.Run()
+	stopWebhook()
 	for i, l := range logs {
 		if l == "" {
 			continue
@@ -365,7 +368,9 @@ func TestDebugTranscript(t *testing.T) {
 
 // Prometheus runs the scrape config from examples/prometheus.yml (addresses
 // substituted by run.sh) and must store the series under the target's
-// instance label.
+// instance label. The same Prometheus also runs the per-vantage jobs of
+// examples/prometheus-vantages.yml, whose job labels are the same names:
+// vantage="" selects this file's series.
 func TestPrometheusScrape(t *testing.T) {
 	jobs := []struct{ job, instance string }{
 		{"smtp_starttls", env(t, "E2E_LO_SUBMISSION")},
@@ -373,7 +378,7 @@ func TestPrometheusScrape(t *testing.T) {
 	}
 	for _, j := range jobs {
 		t.Run(j.job, func(t *testing.T) {
-			sel := fmt.Sprintf(`{job=%q}`, j.job)
+			sel := fmt.Sprintf(`{job=%q,vantage=""}`, j.job)
 			res := promEventually(t, "probe_success"+sel, 40*time.Second, func(r []promSeries) bool {
 				return len(r) == 1 && r[0].float(t) == 1
 			})
@@ -398,20 +403,20 @@ func TestPrometheusScrape(t *testing.T) {
 			if len(exp) != 1 || exp[0].float(t) != float64(envInt(t, "E2E_CERT_NOT_AFTER")) {
 				t.Errorf("probe_ssl_earliest_cert_expiry%s = %v, want %d", sel, exp, envInt(t, "E2E_CERT_NOT_AFTER"))
 			}
-			ph := promQuery(t, fmt.Sprintf(`probe_smtp_duration_seconds{job=%q,phase="tls"}`, j.job))
+			ph := promQuery(t, fmt.Sprintf(`probe_smtp_duration_seconds{job=%q,vantage="",phase="tls"}`, j.job))
 			if len(ph) != 1 || ph[0].Metric["instance"] != j.instance {
 				t.Errorf("probe_smtp_duration_seconds{phase=\"tls\"}%s = %v", sel, ph)
 			}
 		})
 	}
 	t.Run("smtp_exporter", func(t *testing.T) {
-		res := promEventually(t, `up{job="smtp_exporter"}`, 40*time.Second, func(r []promSeries) bool {
+		res := promEventually(t, `up{job="smtp_exporter",vantage=""}`, 40*time.Second, func(r []promSeries) bool {
 			return len(r) == 1 && r[0].float(t) == 1
 		})
 		if len(res) != 1 || res[0].float(t) != 1 || res[0].Metric["instance"] != env(t, "E2E_EXPORTER") {
-			t.Fatalf(`up{job="smtp_exporter"} = %v`, res)
+			t.Fatalf(`up{job="smtp_exporter",vantage=""} = %v`, res)
 		}
-		bi := promQuery(t, `smtp_exporter_build_info{job="smtp_exporter"}`)
+		bi := promQuery(t, `smtp_exporter_build_info{job="smtp_exporter",vantage=""}`)
 		if len(bi) != 1 {
 			t.Errorf("smtp_exporter_build_info: %v", bi)
 		}

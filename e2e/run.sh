@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # cleanup functions are reached through the EXIT trap
 # End-to-end suite for smtp_exporter: real Postfix, firewalled ports in a
-# network namespace, the built exporter binary and a real Prometheus.
+# network namespace, the built exporter binary (twice: two vantage points), a
+# real Prometheus with the shipped alert rules, a real Alertmanager and a
+# headless Chromium.
 #
 # Usage:  e2e/run.sh [extra go test args, e.g. -run TestStartTLS]
 #
@@ -10,7 +12,10 @@
 #   E2E_SUBMISSION=0     skip the issue-4 part (submission prober, AUTH,
 #                        auth enforcement: e2e/submission_test.go, build tag
 #                        e2e_submission), which runs by default
-#   E2E_KEEP_TMP=1       keep the temp dir (logs, configs) after the run
+#   E2E_KEEP_TMP=1       keep the temp dir (logs, configs) after the run, with
+#                        the browser screenshots (landing.png, probe-result.png,
+#                        probe-log.png), dashboard-queries.txt (every dashboard
+#                        query and its result count) and alert-timing.txt
 #   E2E_CMD='...'        run this shell command instead of `go test` (with the
 #                        same E2E_* environment), e.g. E2E_CMD=bash for a shell
 #   E2E_NO_EXPORTER=1    do not build/start the exporter (harness development)
@@ -32,10 +37,19 @@
 #     198.18.N.2  25, 465 open; 587 DROP; 2525 REJECT --reject-with tcp-reset
 #     198.18.N.3  2525 open; 587 and 465 DROP
 #     198.18.N.4  nothing listens (RST)
+#     198.18.N.5  587, 465, 2525 open, but 587 DROPped for vantage B's address
+#   A second namespace smtpe2e<PID>b ("vantage B", 198.18.M.2, another /24),
+#   linked to the first by a veth pair, the first namespace routing between it
+#   and this host; a second exporter runs in it.
 #   Nothing is ever delivered: every transport is "error", DATA is refused.
 #   A test CA and a leaf for mail.e2e.test; the exporter built from this tree
-#   with a suite config; Prometheus with examples/prometheus.yml (addresses
-#   substituted), all on 127.0.0.1 at free ports.
+#   with a suite config (vantage A, on 127.0.0.1) and the same binary in
+#   vantage B's namespace; Prometheus composed from examples/prometheus-
+#   vantages.yml and examples/prometheus.yml (addresses substituted) loading
+#   dashboards/smtp_exporter.rules.yml with for: shortened; Alertmanager with
+#   examples/alertmanager.yml, its webhooks pointed at a receiver the Go tests
+#   run; headless Chromium with a DevTools port, all on 127.0.0.1 at free
+#   ports.
 #
 # Traffic goes only to 127.0.0.0/8, ::1 and the namespace addresses created
 # here. Everything started here is stopped by PID on exit, also on failure.
@@ -70,6 +84,10 @@ declare -A NEED=(
 	[ss]=iproute2
 	[openssl]=openssl
 	[curl]=curl
+	[prometheus-alertmanager]=prometheus-alertmanager
+	[amtool]=prometheus-alertmanager
+	[chromium]=chromium
+	[python3]=python3
 )
 SASL_PLUGIN_DIRS=(/usr/lib/x86_64-linux-gnu/sasl2 /usr/lib/aarch64-linux-gnu/sasl2 /usr/lib/sasl2)
 
@@ -98,7 +116,8 @@ install_missing() {
 	log "installing: ${pkgs[*]}"
 	command -v apt-get >/dev/null || skip_or_die "missing packages (${pkgs[*]}) and no apt-get"
 	# Keep the packages' maintainer scripts from starting a system Postfix
-	# (port 25) or a system Prometheus (port 9090). A policy-rc.d that is
+	# (port 25), a system Prometheus (port 9090) or Alertmanager (9093, and
+	# 9094 for its cluster gossip). A policy-rc.d that is
 	# already there is left alone.
 	local created_policy=0
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
@@ -130,8 +149,12 @@ command -v go >/dev/null || skip_or_die "go toolchain not found"
 T=""
 NS=""
 EXPORTER_PID=""
+EXPORTER_B_PID=""
 PROM_PID=""
+AM_PID=""
+CHROME_PID=""
 GOTEST_PID=""
+VB=""
 PF_INSTANCES=() # "dir" or "dir@netns"
 
 wait_gone() { # pid, tenths of a second
@@ -149,6 +172,19 @@ stop_pid() {
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	wait_gone "$pid" 50 || { kill -KILL "$pid" 2>/dev/null || true; wait_gone "$pid" 20 || true; }
+	wait "$pid" 2>/dev/null || true
+}
+
+# A process started with setsid (its own process group): the group, so that
+# Chromium's zygote and renderers go with it.
+stop_group() {
+	local pid=$1
+	[[ -n "$pid" ]] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	wait_gone "$pid" 50 || kill -KILL -- "-$pid" 2>/dev/null || true
+	wait_gone "$pid" 20 || true
+	kill -KILL -- "-$pid" 2>/dev/null || true # stragglers of the group
 	wait "$pid" 2>/dev/null || true
 }
 
@@ -170,7 +206,7 @@ stop_postfix() {
 
 show_logs() {
 	local f
-	for f in "$T"/exporter.log "$T"/prometheus.log "$T"/pf-*/maillog; do
+	for f in "$T"/exporter.log "$T"/exporter-b.log "$T"/prometheus.log "$T"/alertmanager.log "$T"/pf-*/maillog; do
 		[[ -s "$f" ]] || continue
 		printf '\n----- last lines of %s -----\n' "$f" >&2
 		tail -n 40 "$f" >&2 || true
@@ -186,10 +222,14 @@ cleanup() {
 		wait_gone "$GOTEST_PID" 50 || kill -KILL -- "-$GOTEST_PID" 2>/dev/null
 	fi
 	if ((rc != 0)) && [[ -n "$T" ]]; then show_logs; fi
+	stop_group "$CHROME_PID"
 	stop_pid "$PROM_PID"
+	stop_pid "$AM_PID"
+	stop_pid "$EXPORTER_B_PID"
 	stop_pid "$EXPORTER_PID"
 	local p
 	for p in "${PF_INSTANCES[@]}"; do stop_postfix "$p"; done
+	if [[ -n "$VB" ]]; then ip netns del "$VB" 2>/dev/null; fi
 	if [[ -n "$NS" ]]; then ip netns del "$NS" 2>/dev/null; fi
 	if [[ -n "$T" && -d "$T" ]]; then
 		if [[ "${E2E_KEEP_TMP:-0}" == 1 ]]; then
@@ -308,6 +348,8 @@ NS_HOST="$SUBNET.1" # host end of the veth pair
 NS_A="$SUBNET.2"    # 25, 465 open; 587 DROPped; 2525 REJECTed (tcp-reset)
 NS_B="$SUBNET.3"    # 2525 open; 587 and 465 DROPped
 NS_C="$SUBNET.4"    # nothing listens: every port refused (RST)
+NS_D="$SUBNET.5"    # 587, 465, 2525 open, but 587 DROPped for vantage B only
+NS_GW="$SUBNET.254" # the namespace as a router towards vantage B's network
 
 gen_pki
 CERT_NOT_AFTER=$(date -u -d "$(openssl x509 -noout -enddate -in "$PKI/server.pem" | cut -d= -f2)" +%s)
@@ -502,6 +544,8 @@ ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" ip addr add "$NS_A/24" dev "$VETH_N"
 ip netns exec "$NS" ip addr add "$NS_B/24" dev "$VETH_N"
 ip netns exec "$NS" ip addr add "$NS_C/24" dev "$VETH_N"
+ip netns exec "$NS" ip addr add "$NS_D/24" dev "$VETH_N"
+ip netns exec "$NS" ip addr add "$NS_GW/24" dev "$VETH_N"
 ip netns exec "$NS" ip link set "$VETH_N" up
 if ip netns exec "$NS" ip route show default | grep -q .; then die "namespace $NS has a default route"; fi
 if ip netns exec "$NS" ip -6 route show default | grep -q .; then die "namespace $NS has an IPv6 default route"; fi
@@ -511,10 +555,36 @@ nsipt -A INPUT -p tcp -d "$NS_A" --dport 587 -j DROP
 nsipt -A INPUT -p tcp -d "$NS_A" --dport 2525 -j REJECT --reject-with tcp-reset
 nsipt -A INPUT -p tcp -d "$NS_B" --dport 587 -j DROP
 nsipt -A INPUT -p tcp -d "$NS_B" --dport 465 -j DROP
+
+# Vantage B: a second network (namespace VB, its own veth pair into the
+# namespace above, which routes between the two) with a second exporter in it.
+# The path from B to NS_D:587 is filtered (DROP matching B's source address);
+# from the root namespace (vantage A, the first exporter) NS_D:587 is open.
+# The root namespace reaches B's exporter through NS_GW (forwarding enabled in
+# the namespace only).
+VB="smtpe2e$$b"
+VSUBNET=$(pick_subnet)
+VB_GW="$VSUBNET.1"   # the namespace's end
+VB_ADDR="$VSUBNET.2" # vantage B's exporter
+VETH_VN="se2e$$v"
+VETH_VB="se2e$$w"
+ip netns add "$VB"
+ip link add "$VETH_VN" netns "$NS" type veth peer name "$VETH_VB" netns "$VB"
+ip netns exec "$NS" ip addr add "$VB_GW/24" dev "$VETH_VN"
+ip netns exec "$NS" ip link set "$VETH_VN" up
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$VB" ip link set lo up
+ip netns exec "$VB" ip addr add "$VB_ADDR/24" dev "$VETH_VB"
+ip netns exec "$VB" ip link set "$VETH_VB" up
+ip netns exec "$VB" ip route add "$SUBNET.0/24" via "$VB_GW"
+ip route add "$VSUBNET.0/24" via "$NS_GW" dev "$VETH_H"
+if ip netns exec "$VB" ip route show default | grep -q .; then die "namespace $VB has a default route"; fi
+nsipt -A INPUT -p tcp -s "$VB_ADDR" -d "$NS_D" --dport 587 -j DROP
 # Real listeners behind every rule, so the firewall (not a closed port) decides.
 write_postfix "$T/pf-ns" \
 	"smtp $NS_A:25" "smtps $NS_A:465" "submission $NS_A:587" "submission $NS_A:2525" \
-	"smtps $NS_B:465" "submission $NS_B:587" "submission $NS_B:2525"
+	"smtps $NS_B:465" "submission $NS_B:587" "submission $NS_B:2525" \
+	"submission $NS_D:587" "smtps $NS_D:465" "submission $NS_D:2525"
 
 start_postfix "$T/pf-lo"
 start_postfix "$T/pf-ns" "$NS"
@@ -538,7 +608,9 @@ wait_for "Postfix listeners behind the firewall" 15 ns_listening "$NS_A:587" "$N
 wait_for "Postfix $NS_A:25" 15 smtp_greets "$NS_A" 25
 wait_for "Postfix $NS_A:465 (TLS)" 15 tls_greets "$NS_A" 465
 wait_for "Postfix $NS_B:2525" 15 smtp_greets "$NS_B" 2525
-log "Postfix up: $LO ports $P25/$P587/$P465/$P2525, open relay $LO_RELAY:$PRELAY, refusing $LO_REFUSE:$PREFUSE${LO6:+, $LO6}; namespace $NS $NS_A $NS_B $NS_C"
+wait_for "Postfix $NS_D:587" 15 smtp_greets "$NS_D" 587
+wait_for "Postfix $NS_D:465 (TLS) from vantage B" 15 tls_greets "$NS_D" 465 "$VB"
+log "Postfix up: $LO ports $P25/$P587/$P465/$P2525, open relay $LO_RELAY:$PRELAY, refusing $LO_REFUSE:$PREFUSE${LO6:+, $LO6}; namespace $NS $NS_A $NS_B $NS_C $NS_D; vantage B $VB $VB_ADDR"
 
 # ---------------------------------------------------------- exporter ---
 pick_port && EXPORTER_PORT=$PORT
@@ -614,17 +686,19 @@ CFG="$T/exporter.yml"
 		    tls_config:
 		      ca_file: $PKI/ca.pem
 		      server_name: mail.e2e.test
+		  # Always there: examples/prometheus.yml and prometheus-vantages.yml
+		  # have a submission job.
+		  submission:
+		    prober: submission
+		    timeout: ${DROP_TIMEOUT}s
+		    smtp:
+		      ehlo: probe.e2e.test
+		    tls_config:
+		      ca_file: $PKI/ca.pem
+		      server_name: mail.e2e.test
 	EOF
 	if [[ "$E2E_SUBMISSION" == 1 ]]; then
 		cat <<-EOF
-			  submission:
-			    prober: submission
-			    timeout: ${DROP_TIMEOUT}s
-			    smtp:
-			      ehlo: probe.e2e.test
-			    tls_config:
-			      ca_file: $PKI/ca.pem
-			      server_name: mail.e2e.test
 			  submission_auth:
 			    prober: submission
 			    timeout: ${DROP_TIMEOUT}s
@@ -745,6 +819,10 @@ CFG="$T/exporter.yml"
 pick_port && PROM_PORT=$PORT
 PROMETHEUS="127.0.0.1:$PROM_PORT"
 
+# Vantage B's exporter listens in its own namespace (nothing else there, so
+# the default port), reached from here through the firewalled namespace.
+EXPORTER_B="$VB_ADDR:10587"
+
 if [[ "${E2E_NO_EXPORTER:-0}" != 1 ]]; then
 	log "building the exporter"
 	(cd "$REPO_ROOT" && go build -o "$T/smtp_exporter" .) || die "go build failed"
@@ -753,32 +831,183 @@ if [[ "${E2E_NO_EXPORTER:-0}" != 1 ]]; then
 	"$T/smtp_exporter" --config.file="$CFG" --web.listen-address="$EXPORTER" --log.level=debug \
 		>"$T/exporter.log" 2>&1 &
 	EXPORTER_PID=$!
+	# `ip netns exec` execs the command: $! is the exporter's PID.
+	ip netns exec "$VB" "$T/smtp_exporter" --config.file="$CFG" --web.listen-address="$EXPORTER_B" \
+		--log.level=debug >"$T/exporter-b.log" 2>&1 &
+	EXPORTER_B_PID=$!
 	wait_for "exporter /-/ready" 15 curl -fsS -m 2 "http://$EXPORTER/-/ready"
-	log "exporter up at $EXPORTER (pid $EXPORTER_PID)"
+	wait_for "vantage B exporter /-/ready (through the namespace)" 15 curl -fsS -m 2 "http://$EXPORTER_B/-/ready"
+	log "exporter up at $EXPORTER (pid $EXPORTER_PID), vantage B's at $EXPORTER_B (pid $EXPORTER_B_PID)"
 fi
 
+# ------------------------------------------------------------ alert rules ---
+# The shipped rule file with every `for:` shortened to $RULE_FOR (and range
+# selectors, if any, to 20s), so that alerts fire within seconds; the
+# expressions, labels and annotations are used verbatim.
+RULES_SRC="$REPO_ROOT/dashboards/smtp_exporter.rules.yml"
+RULES="$T/smtp_exporter.rules.yml"
+RULE_FOR=5s
+EVAL_INTERVAL=1s
+SCRAPE_INTERVAL=2s
+[[ -f "$RULES_SRC" ]] || die "$RULES_SRC is missing"
+promtool check rules "$RULES_SRC" >"$T/promtool-rules.log" 2>&1 || { cat "$T/promtool-rules.log" >&2; die "promtool rejected $RULES_SRC"; }
+sed -E -e "s/^([[:space:]]*for:[[:space:]]*)[0-9][0-9a-z]*[[:space:]]*$/\1$RULE_FOR/" \
+	-e 's/\[[0-9]+[smhdwy]\]/[20s]/g' "$RULES_SRC" >"$RULES"
+nfor=$(grep -cE '^[[:space:]]*for:' "$RULES" || true)
+grep -E '^[[:space:]]*for:' "$RULES" | grep -vqE "for: $RULE_FOR\$" && die "a for: in $RULES_SRC was not shortened"
+# Nothing but the for: lines and range selectors may differ.
+diff <(grep -vE '^[[:space:]]*for:' "$RULES_SRC" | sed -E 's/\[[0-9]+[smhdwy]\]/[R]/g') \
+	<(grep -vE '^[[:space:]]*for:' "$RULES" | sed -E 's/\[20s\]/[R]/g') >/dev/null ||
+	die "the suite copy of the rules differs from $RULES_SRC beyond for: and ranges"
+promtool check rules "$RULES" >>"$T/promtool-rules.log" 2>&1 || { cat "$T/promtool-rules.log" >&2; die "promtool rejected $RULES"; }
+log "rules: $RULES_SRC with $nfor for: shortened to $RULE_FOR, evaluated every $EVAL_INTERVAL"
+
+# ----------------------------------------------------------- Alertmanager ---
+# Generated from examples/alertmanager.yml: its webhook receivers point at the
+# receiver the Go tests run (E2E_WEBHOOK), group_wait/group_interval are
+# shortened, and the example's vantage names become the suite's (eu-west -> B,
+# us-east -> A), so the per-network route is exercised.
+pick_port && AM_PORT=$PORT
+ALERTMANAGER="127.0.0.1:$AM_PORT"
+pick_port && WEBHOOK_PORT=$PORT
+WEBHOOK="127.0.0.1:$WEBHOOK_PORT"
+AM_SRC="$REPO_ROOT/examples/alertmanager.yml"
+AM_CFG="$T/alertmanager.yml"
+[[ -f "$AM_SRC" ]] || die "$AM_SRC is missing"
+amtool check-config "$AM_SRC" >"$T/amtool.log" 2>&1 || { cat "$T/amtool.log" >&2; die "amtool rejected $AM_SRC"; }
+sed -e "s#http://127\.0\.0\.1:5001/#http://$WEBHOOK/#g" \
+	-e "s/\(group_wait:\).*/\1 1s/" \
+	-e "s/\(group_interval:\).*/\1 2s/" \
+	-e "s/eu-west/B/g" -e "s/us-east/A/g" \
+	"$AM_SRC" >"$AM_CFG"
+grep -v '^ *#' "$AM_CFG" | grep -q '127\.0\.0\.1:5001' && die "examples/alertmanager.yml changed shape: 127.0.0.1:5001 left in $AM_CFG"
+for want in "url: http://$WEBHOOK/smtp" "group_wait: 1s" 'vantage = "B"'; do
+	grep -qF -- "$want" "$AM_CFG" || die "examples/alertmanager.yml changed shape: no '$want' after substitution"
+done
+amtool check-config "$AM_CFG" >>"$T/amtool.log" 2>&1 || { cat "$T/amtool.log" >&2; die "amtool rejected $AM_CFG"; }
+# No clustering (it would listen on 0.0.0.0:9094 and gossip).
+prometheus-alertmanager --config.file="$AM_CFG" --storage.path="$T/am" --web.listen-address="$ALERTMANAGER" \
+	--cluster.listen-address= --log.level=info >"$T/alertmanager.log" 2>&1 &
+AM_PID=$!
+wait_for "Alertmanager /-/ready" 30 curl -fsS -m 2 "http://$ALERTMANAGER/-/ready"
+log "Alertmanager up at $ALERTMANAGER (pid $AM_PID), webhooks to $WEBHOOK"
+
 # ------------------------------------------------------------ Prometheus ---
-# Generated from examples/prometheus.yml, so the documented file is what runs.
+# Composed from the examples, so the documented files are what runs:
+#  1. examples/prometheus-vantages.yml: global, rule_files (the suite copy of
+#     the rules), alerting (the Alertmanager above) and the per-vantage jobs.
+#     Its eu-west exporter is vantage B's, its us-east one the first exporter
+#     (vantage A); smtp.example.com is NS_D (587 blocked from B only) and
+#     mx.example.org:587 is NS_A:587 (dropped for everyone).
+#  2. the scrape_configs of examples/prometheus.yml (loopback targets).
+#  3. a suite job for what the examples do not cover: the REJECTed port, a
+#     port nothing listens on, a 554 greeting, and (issue 4's modules) AUTH,
+#     the open relay's missing auth enforcement.
 EXAMPLE="$REPO_ROOT/examples/prometheus.yml"
+VEXAMPLE="$REPO_ROOT/examples/prometheus-vantages.yml"
 PROM_CFG="$T/prometheus.yml"
+[[ -f "$VEXAMPLE" ]] || die "$VEXAMPLE is missing"
+last_key() { awk '/^[A-Za-z_]+:/ {k = $1} END {print k}' "$1"; }
+for f in "$EXAMPLE" "$VEXAMPLE"; do
+	[[ $(last_key "$f") == scrape_configs: ]] || die "$f changed shape: scrape_configs is not its last section"
+done
 sed -e "s/127\.0\.0\.1:10587/$EXPORTER/g" \
 	-e "s/smtp\.example\.com:587/$LO:$P587/g" \
 	-e "s/smtp\.example\.com:465/$LO:$P465/g" \
 	-e "s/smtp\.example\.com/$LO/g" \
-	-e "s/^\(  scrape_interval:\).*/\1 2s/" \
+	-e "s/^\(  scrape_interval:\).*/\1 $SCRAPE_INTERVAL/" \
 	-e "s/^\(  scrape_timeout:\).*/\1 2s/" \
-	"$EXAMPLE" >"$PROM_CFG"
-leftover=$(grep -v '^ *#' "$PROM_CFG" | grep -c 'example\.com\|10587' || true)
-((leftover == 0)) || die "examples/prometheus.yml changed shape: placeholders left in $PROM_CFG"
-for want in "replacement: $EXPORTER" "- $LO:$P587" "- $LO:$P465" "scrape_interval: 2s" "scrape_timeout: 2s"; do
-	grep -qF -- "$want" "$PROM_CFG" || die "examples/prometheus.yml changed shape: no '$want' after substitution"
+	"$EXAMPLE" >"$T/prometheus-example.yml"
+leftover=$(grep -v '^ *#' "$T/prometheus-example.yml" | grep -c 'example\.com\|10587' || true)
+((leftover == 0)) || die "examples/prometheus.yml changed shape: placeholders left in $T/prometheus-example.yml"
+for want in "replacement: $EXPORTER" "- $LO:$P587" "- $LO:$P465" "scrape_interval: $SCRAPE_INTERVAL" "scrape_timeout: 2s"; do
+	grep -qF -- "$want" "$T/prometheus-example.yml" || die "examples/prometheus.yml changed shape: no '$want' after substitution"
 done
-promtool check config "$PROM_CFG" >"$T/promtool.log" 2>&1 || { cat "$T/promtool.log" >&2; die "promtool rejected $PROM_CFG"; }
+promtool check config "$T/prometheus-example.yml" >"$T/promtool.log" 2>&1 || { cat "$T/promtool.log" >&2; die "promtool rejected $T/prometheus-example.yml"; }
+promtool check config "$VEXAMPLE" >>"$T/promtool.log" 2>&1 || { cat "$T/promtool.log" >&2; die "promtool rejected $VEXAMPLE"; }
+sed -e "s#\(^ *- \).*smtp_exporter\.rules\.yml.*#\1$RULES#" \
+	-e "s/127\.0\.0\.1:9093/$ALERTMANAGER/g" \
+	-e "s/10\.0\.1\.10:10587/$EXPORTER_B/g" \
+	-e "s/10\.1\.1\.10:10587/$EXPORTER/g" \
+	-e "s/eu-west/B/g" -e "s/us-east/A/g" \
+	-e "s/smtp\.example\.com:587/$NS_D:587/g" \
+	-e "s/mx\.example\.org:587/$NS_A:587/g" \
+	-e "s/smtp\.example\.com/$NS_D/g" \
+	-e "s/^\(  scrape_interval:\).*/\1 $SCRAPE_INTERVAL/" \
+	-e "s/^\(  scrape_timeout:\).*/\1 2s/" \
+	-e "s/^\(  evaluation_interval:\).*/\1 $EVAL_INTERVAL/" \
+	"$VEXAMPLE" >"$T/prometheus-vantages.yml"
+leftover=$(grep -v '^ *#' "$T/prometheus-vantages.yml" | grep -c 'example\.com\|example\.org\|10\.[01]\.1\.10\|:9093\|\.\./dashboards' || true)
+((leftover == 0)) || die "examples/prometheus-vantages.yml changed shape: placeholders left in $T/prometheus-vantages.yml"
+for want in "- $RULES" "- $ALERTMANAGER" "replacement: $EXPORTER_B" "replacement: $EXPORTER" "- $NS_D:587" "- $NS_A:587" "- $NS_D" \
+	"replacement: A" "replacement: B" "evaluation_interval: $EVAL_INTERVAL" "scrape_interval: $SCRAPE_INTERVAL"; do
+	grep -qF -- "$want" "$T/prometheus-vantages.yml" || die "examples/prometheus-vantages.yml changed shape: no '$want' after substitution"
+done
+{
+	cat "$T/prometheus-vantages.yml"
+	echo
+	echo "  # ---- the scrape_configs of examples/prometheus.yml (added by e2e/run.sh)"
+	sed '1,/^scrape_configs:/d' "$T/prometheus-example.yml"
+	echo
+	cat <<-EOF
+		  # ---- suite job (e2e/run.sh): one module per target group, from the
+		  # target's module label.
+		  - job_name: smtp_e2e
+		    metrics_path: /probe
+		    static_configs:
+		      - targets: ["$NS_A:2525", "$NS_C:587"]   # REJECT (RST), nothing listening
+		        labels: {module: starttls}
+		      - targets: ["$LO_REFUSE:$PREFUSE"]         # 554 greeting
+		        labels: {module: tcp}
+	EOF
+	if [[ "$E2E_SUBMISSION" == 1 ]]; then
+		cat <<-EOF
+			      - targets: ["$LO:$P587"]                   # AUTH succeeds (healthy)
+			        labels: {module: starttls_auth}
+			      - targets: ["$LO_RELAY:$PRELAY"]           # open relay: AUTH not enforced, AUTH before TLS
+			        labels: {module: starttls_enforced}
+		EOF
+	fi
+	cat <<-EOF
+		    relabel_configs:
+		      - source_labels: [__address__]
+		        target_label: __param_target
+		      - source_labels: [module]
+		        target_label: __param_module
+		      - source_labels: [__param_target]
+		        target_label: instance
+		      - target_label: __address__
+		        replacement: $EXPORTER
+	EOF
+} >"$PROM_CFG"
+promtool check config "$PROM_CFG" >>"$T/promtool.log" 2>&1 || { cat "$T/promtool.log" >&2; die "promtool rejected $PROM_CFG"; }
 prometheus --config.file="$PROM_CFG" --storage.tsdb.path="$T/prom" \
 	--web.listen-address="$PROMETHEUS" --log.level=info >"$T/prometheus.log" 2>&1 &
 PROM_PID=$!
 wait_for "Prometheus /-/ready" 30 curl -fsS -m 2 "http://$PROMETHEUS/-/ready"
-log "Prometheus up at $PROMETHEUS (pid $PROM_PID)"
+log "Prometheus up at $PROMETHEUS (pid $PROM_PID), scraping every $SCRAPE_INTERVAL"
+
+# --------------------------------------------------------------- Chromium ---
+# Headless, its own process group (stopped as a group), a fresh profile, no
+# background or component traffic, and a host resolver that resolves nothing:
+# pages are loaded from 127.0.0.1 only. The DevTools port is chosen by
+# Chromium (port 0) and read from DevToolsActivePort. The real binary, not
+# Debian's wrapper script (which adds remote extensions and API keys).
+CHROMIUM_BIN=/usr/lib/chromium/chromium
+[[ -x "$CHROMIUM_BIN" ]] || CHROMIUM_BIN=$(command -v chromium)
+mkdir -p "$T/chromium-profile"
+setsid "$CHROMIUM_BIN" --headless --no-sandbox --disable-gpu --disable-background-networking --disable-quic \
+	--no-first-run --disable-component-update --disable-sync --disable-dev-shm-usage --disable-extensions \
+	--disable-default-apps --no-pings --disable-domain-reliability --disable-breakpad \
+	--disable-client-side-phishing-detection --metrics-recording-only --no-default-browser-check \
+	--host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
+	--user-data-dir="$T/chromium-profile" --remote-debugging-address=127.0.0.1 --remote-debugging-port=0 \
+	--window-size=1280,900 about:blank >"$T/chromium.log" 2>&1 &
+CHROME_PID=$!
+wait_for "Chromium DevToolsActivePort" 30 test -s "$T/chromium-profile/DevToolsActivePort"
+CHROME_DEVTOOLS="127.0.0.1:$(head -n 1 "$T/chromium-profile/DevToolsActivePort")"
+wait_for "Chromium DevTools /json/version" 15 curl -fsS -m 2 "http://$CHROME_DEVTOOLS/json/version"
+log "Chromium $("$CHROMIUM_BIN" --version 2>/dev/null | head -n 1) up, DevTools at $CHROME_DEVTOOLS (pid $CHROME_PID)"
 
 # ------------------------------------------------------------------ tests ---
 export E2E_EXPORTER="$EXPORTER" E2E_PROMETHEUS="$PROMETHEUS" E2E_EXPORTER_BIN="$T/smtp_exporter" \
@@ -789,7 +1018,11 @@ export E2E_EXPORTER="$EXPORTER" E2E_PROMETHEUS="$PROMETHEUS" E2E_EXPORTER_BIN="$
 	E2E_LO_OPENRELAY="$LO_RELAY:$PRELAY" E2E_LO_REFUSE="$LO_REFUSE:$PREFUSE" E2E_LO6_SMTP="$LO6" E2E_LO_HOST="$LO" \
 	E2E_NS_A="$NS_A" E2E_NS_B="$NS_B" E2E_NS_C="$NS_C" E2E_NS="$NS" E2E_DROP_TIMEOUT="$DROP_TIMEOUT" \
 	E2E_USER E2E_PASSWORD E2E_PASSWORD_FILE="$T/password" E2E_WRONG_PASSWORD_FILE="$T/password.wrong" \
-	E2E_MAILLOG_LO="$T/pf-lo/maillog" E2E_MAILLOG_NS="$T/pf-ns/maillog" E2E_TMP="$T"
+	E2E_MAILLOG_LO="$T/pf-lo/maillog" E2E_MAILLOG_NS="$T/pf-ns/maillog" E2E_TMP="$T" \
+	E2E_NS_D="$NS_D" E2E_EXPORTER_B="$EXPORTER_B" E2E_VANTAGE_A=A E2E_VANTAGE_B=B \
+	E2E_ALERTMANAGER="$ALERTMANAGER" E2E_WEBHOOK="$WEBHOOK" E2E_RULE_FOR="$RULE_FOR" \
+	E2E_EVAL_INTERVAL="$EVAL_INTERVAL" E2E_SCRAPE_INTERVAL="$SCRAPE_INTERVAL" \
+	E2E_CHROMIUM_DEVTOOLS="$CHROME_DEVTOOLS" E2E_REPO_ROOT="$REPO_ROOT"
 
 if [[ -n "${E2E_CMD:-}" ]]; then
 	log "running E2E_CMD"

@@ -304,7 +304,7 @@ func TestCheckCommand(t *testing.T) {
 // The example config's submission job: instance is the bare host.
 func TestPrometheusSubmission(t *testing.T) {
 	standardLoopbackPorts(t)
-	sel := `{job="smtp_submission"}`
+	sel := `{job="smtp_submission",vantage=""}` // not the per-vantage jobs
 	res := promEventually(t, "probe_smtp_submission_port"+sel, 40*time.Second, func(r []promSeries) bool {
 		return len(r) == 1 && r[0].float(t) == 587
 	})
