@@ -92,6 +92,7 @@ type checkReport struct {
 }
 
 type portReport struct {
+	Host          string             `json:"host,omitempty"` // the MX host and/or address (mx, all_addresses)
 	Port          int                `json:"port"`
 	Mode          string             `json:"mode"`
 	Works         bool               `json:"works"`
@@ -112,12 +113,17 @@ type portReport struct {
 	AuthSuccess   *bool              `json:"auth_success,omitempty"`
 	AuthEnforced  *bool              `json:"auth_enforced,omitempty"`
 	SizeLimit     *int64             `json:"size_limit_bytes,omitempty"`
+	DANEMatch     *bool              `json:"dane_match,omitempty"`
+	MTASTSMatch   *bool              `json:"mta_sts_mx_match,omitempty"`
 	phaseOrder    []string
 }
 
 func newCheckReport(req collector.Request, res *prober.Result, took time.Duration, now time.Time) checkReport {
 	r := checkReport{Target: req.Target.String(), Module: req.ModuleName, Prober: req.Module.Prober,
 		Success: res.Success(), Duration: took.Seconds()}
+	if res.Addresses != nil || res.MX != nil {
+		return nestedCheckReport(r, req, res, now)
+	}
 	if res.Ports == nil {
 		r.Ports = []portReport{newPortReport(req.Target.Port, req.Module.Prober, res, now)}
 		if res.Success() {
@@ -236,6 +242,14 @@ func explain(f *prober.Failure) string {
 		return "mail is accepted without authentication: an open submission port"
 	case prober.ReasonAuthBeforeTLS:
 		return "AUTH is offered before TLS"
+	case prober.ReasonNullMX:
+		return "the domain publishes a null MX: it accepts no mail"
+	case prober.ReasonDANEMismatch:
+		return "the certificate matches none of the host's TLSA records: DANE senders will not deliver (stale TLSA after a renewal?)"
+	case prober.ReasonMTASTSPolicy:
+		return "no usable MTA-STS policy"
+	case prober.ReasonMTASTSMXMismatch:
+		return "the enforce MTA-STS policy does not name this MX host: MTA-STS senders will not deliver"
 	}
 	return string(f.Phase) + "/" + string(f.Reason)
 }
@@ -256,6 +270,9 @@ func (r checkReport) writeText(w io.Writer) {
 		status := "OK"
 		if !p.Works {
 			status = "FAILED at " + p.Phase + ": " + p.Reason
+		}
+		if p.Host != "" {
+			fmt.Fprintf(w, "%s ", p.Host)
 		}
 		fmt.Fprintf(w, "port %-5d %-13s %s\n", p.Port, p.Mode, status)
 		if !p.Works {
@@ -289,7 +306,7 @@ func (r checkReport) writeText(w io.Writer) {
 		for _, f := range []struct {
 			name string
 			v    *bool
-		}{{"starttls offered", p.StartTLS}, {"auth offered", p.Auth}, {"auth before tls", p.AuthBeforeTLS}, {"auth ok", p.AuthSuccess}, {"auth enforced", p.AuthEnforced}} {
+		}{{"starttls offered", p.StartTLS}, {"auth offered", p.Auth}, {"auth before tls", p.AuthBeforeTLS}, {"auth ok", p.AuthSuccess}, {"auth enforced", p.AuthEnforced}, {"dane match", p.DANEMatch}, {"mta-sts names it", p.MTASTSMatch}} {
 			if f.v != nil {
 				findings = append(findings, f.name+": "+yesNo(f.v))
 			}

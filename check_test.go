@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,3 +78,40 @@ func TestCheckReportSubmission(t *testing.T) {
 		t.Errorf("json = %s", b)
 	}
 }
+
+func TestCheckReportMX(t *testing.T) {
+	cfg, err := config.Parse([]byte("modules:\n  mx:\n    prober: mx\n    all_addresses: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := collector.ResolveRequest(cfg, "example.com", "mx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	works := &prober.Result{Reachable: true, GreetingCode: 220, DANE: &prober.DANEResult{Records: 1, Validated: true, Match: ptr(true)}}
+	refused := &prober.Result{Failure: &prober.Failure{Phase: prober.PhaseConnect, Reason: prober.ReasonRefused}}
+	res := &prober.Result{MX: &prober.MXResult{
+		MTASTS: &prober.MTASTSPolicy{Mode: "enforce", MaxAge: 86400},
+		Hosts: []prober.MXHost{
+			{Name: "mx1.example.com", Preference: 10, PolicyMatch: ptr(true), Result: &prober.Result{Addresses: []prober.AddressResult{
+				{Addr: netip.MustParseAddr("192.0.2.1"), Result: works}, {Addr: netip.MustParseAddr("2001:db8::1"), Result: refused}}}},
+			{Name: "gone.example.com", Preference: 20, Result: &prober.Result{Addresses: []prober.AddressResult{},
+				Failure: &prober.Failure{Phase: prober.PhaseResolve, Reason: prober.ReasonDNS}}},
+		},
+	}}
+	var out bytes.Buffer
+	newCheckReport(req, res, time.Millisecond, time.Now()).writeText(&out)
+	for _, want := range []string{
+		"mx1.example.com 192.0.2.1 port 25    STARTTLS      OK",
+		"dane match: yes · mta-sts names it: yes",
+		"mx1.example.com 2001:db8::1 port 25    STARTTLS      FAILED at connect: refused",
+		"gone.example.com port 25    STARTTLS      FAILED at resolve: dns",
+		"Verdict: MTA-STS policy enforce (max_age 86400s). 0 of 2 MX hosts work.",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -95,7 +95,11 @@ func ResolveRequest(cfg *config.Config, target, moduleName string) (Request, err
 	if !ok {
 		return Request{}, &unknownModuleError{name: moduleName, known: cfg.ModuleNames()}
 	}
-	if m.Prober == "submission" {
+	if m.Prober == "mx" {
+		if err := checkMXTarget(moduleName, t); err != nil {
+			return Request{}, err
+		}
+	} else if m.Prober == "submission" {
 		if t.Port != 0 {
 			return Request{}, fmt.Errorf("module %q uses the submission prober, which probes the host's submission ports itself: give a host without a port", moduleName)
 		}
@@ -196,6 +200,11 @@ func forbidden(r *prober.Result) bool {
 			return true
 		}
 	}
+	for _, c := range children(r) {
+		if forbidden(c.result) {
+			return true
+		}
+	}
 	return false
 }
 
@@ -240,6 +249,9 @@ func debugOutput(reg *prometheus.Registry, transcript string, req Request) []byt
 
 // failureSummary is "phase/reason" (per failed port for submission), empty on success.
 func failureSummary(r *prober.Result) string {
+	if r.Addresses != nil || r.MX != nil {
+		return nestedFailureSummary(r)
+	}
 	if r.Ports == nil {
 		if r.Failure == nil {
 			return ""
@@ -255,8 +267,8 @@ func failureSummary(r *prober.Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// phaseSummary is the phase timings in one line for the landing page.
-func phaseSummary(r *prober.Result) string {
+// phaseSummary is the phase timings, one line per dialogue, for the landing page.
+func phaseSummary(r *prober.Result) []string {
 	one := func(r *prober.Result) string {
 		var parts []string
 		for _, ph := range phaseOrder {
@@ -266,12 +278,15 @@ func phaseSummary(r *prober.Result) string {
 		}
 		return strings.Join(parts, " · ")
 	}
+	if r.Addresses != nil || r.MX != nil {
+		return nestedPhaseSummary(r, one)
+	}
 	if r.Ports == nil {
-		return one(r)
+		return []string{one(r)}
 	}
-	var parts []string
+	var lines []string
 	for _, p := range r.Ports {
-		parts = append(parts, fmt.Sprintf("[%d] %s", p.Port, one(p.Result)))
+		lines = append(lines, fmt.Sprintf("[%d] %s", p.Port, one(p.Result)))
 	}
-	return strings.Join(parts, "  ")
+	return lines
 }

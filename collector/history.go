@@ -16,7 +16,7 @@ type Probe struct {
 	Success  bool
 	Failure  string // "phase/reason", empty on success
 	Duration time.Duration
-	Phases   string // "connect 1ms · greeting 3ms …"
+	Phases   []string // one line per dialogue: "connect 1ms · greeting 3ms …" ("[587] …" for submission)
 	log      fmt.Stringer
 }
 

@@ -13,7 +13,7 @@ import (
 // phaseOrder is the order phases are reported in.
 var phaseOrder = []prober.Phase{
 	prober.PhaseResolve, prober.PhaseConnect, prober.PhaseGreeting, prober.PhaseEHLO, prober.PhaseStartTLS,
-	prober.PhaseTLS, prober.PhaseAuth, prober.PhaseMail, prober.PhaseQuit,
+	prober.PhaseTLS, prober.PhaseDANE, prober.PhaseAuth, prober.PhaseMail, prober.PhaseQuit, prober.PhaseMTASTS,
 }
 
 // probeMetrics is every probe_* metric of the contract, in this one file.
@@ -29,8 +29,12 @@ func (p probeMetrics) Collect(ch chan<- prometheus.Metric) {
 	e := emitter{ch: ch}
 	e.gauge("probe_success", "1 if every step of the module passed.", b2f(p.res.Success()))
 	e.gauge("probe_duration_seconds", "How long the whole probe took.", p.durationSeconds)
+	if p.res.MX != nil {
+		collectMX(e, p.res)
+		return
+	}
 	if p.res.Ports == nil {
-		collectDialogue(e, p.res)
+		collectResult(e, p.res)
 		return
 	}
 	e.gauge("probe_smtp_submission_port", "The port the submission decision rule picks (587 → 465 → 2525), 0 if none works.", float64(p.res.SubmissionPort))
@@ -41,18 +45,11 @@ func (p probeMetrics) Collect(ch chan<- prometheus.Metric) {
 
 // collectDialogue reports one dialogue; for the submission prober e carries the port label.
 func collectDialogue(e emitter, r *prober.Result) {
-	if d, ok := r.Duration(prober.PhaseResolve); ok {
-		e.gauge("probe_dns_lookup_time_seconds", "How long name resolution took (blackbox's name, kept for compatibility).", d.Seconds())
-	}
+	collectTimings(e, r)
 	if r.IPProtocol != 0 {
 		e.gauge("probe_ip_protocol", "IP protocol of the address probed: 4 or 6.", float64(r.IPProtocol))
 	}
 	e.gauge("probe_smtp_reachable", "1 if the TCP connection was established.", b2f(r.Reachable))
-	for _, ph := range phaseOrder {
-		if d, ok := r.Duration(ph); ok {
-			e.gauge("probe_smtp_duration_seconds", "Duration of each phase of the SMTP dialogue that ran.", d.Seconds(), "phase", string(ph))
-		}
-	}
 	if r.GreetingCode != 0 {
 		e.gauge("probe_smtp_greeting_code", "Reply code of the server's greeting.", float64(r.GreetingCode))
 	}
@@ -64,12 +61,7 @@ func collectDialogue(e emitter, r *prober.Result) {
 	if r.SizeLimit != nil {
 		e.gauge("probe_smtp_size_limit_bytes", "Message size limit from the SIZE extension (0: no fixed limit).", float64(*r.SizeLimit))
 	}
-	if f := r.Failure; f != nil {
-		e.gauge("probe_smtp_failure", "Why the probe failed: present only on failure, one series.", 1, "phase", string(f.Phase), "reason", string(f.Reason))
-		if f.Code != 0 {
-			e.gauge("probe_smtp_failure_reply_code", "SMTP reply code that decided the failure.", float64(f.Code))
-		}
-	}
+	collectFailure(e, r.Failure)
 	if t := r.TLS; t != nil {
 		e.gauge("probe_tls_version_info", "TLS version negotiated.", 1, "version", t.Version)
 		e.gauge("probe_tls_cipher_info", "TLS cipher suite negotiated.", 1, "cipher", t.Cipher)
@@ -84,9 +76,88 @@ func collectDialogue(e emitter, r *prober.Result) {
 			e.gauge("probe_ssl_last_chain_expiry_timestamp_seconds", "Unix time of the earliest expiry in the verified chain.", float64(t.ChainExpiry.Unix()))
 		}
 	}
+	collectDANE(e, r.DANE)
 }
 
-// emitter sends const gauges, adding its labels (the submission port) to each.
+// collectTimings reports name resolution and each phase that ran.
+func collectTimings(e emitter, r *prober.Result) {
+	if d, ok := r.Duration(prober.PhaseResolve); ok {
+		e.gauge("probe_dns_lookup_time_seconds", "How long name resolution took (blackbox's name, kept for compatibility).", d.Seconds())
+	}
+	for _, ph := range phaseOrder {
+		if d, ok := r.Duration(ph); ok {
+			e.gauge("probe_smtp_duration_seconds", "Duration of each phase of the SMTP dialogue that ran.", d.Seconds(), "phase", string(ph))
+		}
+	}
+}
+
+func collectFailure(e emitter, f *prober.Failure) {
+	if f == nil {
+		return
+	}
+	e.gauge("probe_smtp_failure", "Why the probe failed: present only on failure, one series.", 1, "phase", string(f.Phase), "reason", string(f.Reason))
+	if f.Code != 0 {
+		e.gauge("probe_smtp_failure_reply_code", "SMTP reply code that decided the failure.", float64(f.Code))
+	}
+}
+
+// ---- Port 25 (issue 7): every address, MX hosts, DANE, MTA-STS ----
+//
+// Label values stay bounded by DNS and by the probers' caps: address and
+// ip_version at most 16 per host, mx and preference at most 10 per domain.
+
+// collectResult reports one host: its dialogue, or with all_addresses one
+// per address, labelled address and ip_version.
+func collectResult(e emitter, r *prober.Result) {
+	if r.Addresses == nil {
+		collectDialogue(e, r)
+		return
+	}
+	working := 0
+	for _, a := range r.Addresses {
+		if a.Result.Success() {
+			working++
+		}
+	}
+	e.gauge("probe_smtp_addresses", "Addresses probed with all_addresses: the host's A and AAAA records, at most 16.", float64(len(r.Addresses)))
+	e.gauge("probe_smtp_addresses_working", "Addresses whose dialogue passed every step (all_addresses).", float64(working))
+	collectTimings(e, r)
+	collectFailure(e, r.Failure)
+	for _, a := range r.Addresses {
+		collectDialogue(e.with("address", a.Addr.String(), "ip_version", a.IPVersion()), a.Result)
+	}
+}
+
+// collectMX reports the mx prober: the domain's summary unlabelled, each MX
+// host's dialogues labelled mx and preference.
+func collectMX(e emitter, r *prober.Result) {
+	mx := r.MX
+	e.gauge("probe_smtp_mx_hosts", "MX hosts probed: the domain's MX records (the domain itself without any; 0 for null MX), at most 10.", float64(len(mx.Hosts)))
+	e.gauge("probe_smtp_mx_hosts_working", "MX hosts whose every dialogue passed every step.", float64(mx.Working()))
+	collectTimings(e, r)
+	collectFailure(e, r.Failure)
+	if p := mx.MTASTS; p != nil {
+		e.gauge("probe_smtp_mta_sts_mode_info", "Mode of the domain's MTA-STS policy: enforce, testing or none.", 1, "mode", p.Mode)
+		e.gauge("probe_smtp_mta_sts_max_age_seconds", "max_age of the domain's MTA-STS policy.", float64(p.MaxAge))
+	}
+	for _, h := range mx.Hosts {
+		he := e.with("mx", h.Name, "preference", strconv.Itoa(int(h.Preference)))
+		he.flag("probe_smtp_mta_sts_mx_match", "1 if the MTA-STS policy's mx patterns name this MX host.", h.PolicyMatch)
+		collectResult(he, h.Result)
+	}
+}
+
+// collectDANE reports a dialogue's TLSA check (dane: true).
+func collectDANE(e emitter, d *prober.DANEResult) {
+	if d == nil {
+		return
+	}
+	e.gauge("probe_smtp_dane_records", "TLSA records at _PORT._tcp.HOST.", float64(d.Records))
+	e.gauge("probe_smtp_dane_validated", "1 if the resolver DNSSEC-validated the TLSA answer (AD bit); unvalidated records are ignored, as senders do.", b2f(d.Validated))
+	e.flag("probe_smtp_dane_match", "1 if the certificate chain matches a validated, usable TLSA record (DANE-TA or DANE-EE).", d.Match)
+}
+
+// emitter sends const gauges, adding its labels (port; address, ip_version; mx, preference) to each.
 type emitter struct {
 	ch     chan<- prometheus.Metric
 	labels prometheus.Labels
@@ -102,6 +173,18 @@ func (e emitter) gauge(name, help string, v float64, labelPairs ...string) {
 	}
 	desc := prometheus.NewDesc(name, help, names, e.labels)
 	e.ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, values...)
+}
+
+// with returns an emitter that adds the label pairs to its own.
+func (e emitter) with(labelPairs ...string) emitter {
+	labels := make(prometheus.Labels, len(e.labels)+len(labelPairs)/2)
+	for k, v := range e.labels {
+		labels[k] = v
+	}
+	for i := 0; i+1 < len(labelPairs); i += 2 {
+		labels[labelPairs[i]] = labelPairs[i+1]
+	}
+	return emitter{ch: e.ch, labels: labels}
 }
 
 func (e emitter) flag(name, help string, b *bool) {

@@ -144,6 +144,8 @@ func TestProbeMetricsGolden(t *testing.T) {
 		"greeting_failure":      greetingFailure(),
 		"untrusted_certificate": untrustedCert(),
 		"submission":            submissionResult(),
+		"mx":                    mxResult(),
+		"all_addresses":         allAddressesResult(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			golden := filepath.Join("testdata", name+".prom")
@@ -379,6 +381,10 @@ var contractMetrics = []string{
 	"probe_smtp_failure", "probe_smtp_failure_reply_code", "probe_tls_version_info", "probe_tls_cipher_info",
 	"probe_tls_certificate_verified", "probe_ssl_earliest_cert_expiry",
 	"probe_ssl_last_chain_expiry_timestamp_seconds", "probe_ssl_last_chain_info", "probe_smtp_submission_port",
+	// Port 25 (issue 7).
+	"probe_smtp_addresses", "probe_smtp_addresses_working", "probe_smtp_mx_hosts", "probe_smtp_mx_hosts_working",
+	"probe_smtp_dane_records", "probe_smtp_dane_validated", "probe_smtp_dane_match",
+	"probe_smtp_mta_sts_mode_info", "probe_smtp_mta_sts_max_age_seconds", "probe_smtp_mta_sts_mx_match",
 }
 
 // TestProbeMetricsMatchContract: the test Results together emit exactly the
@@ -387,9 +393,10 @@ func TestProbeMetricsMatchContract(t *testing.T) {
 	allowedLabels := map[string]bool{
 		"phase": true, "reason": true, "port": true, "version": true, "cipher": true,
 		"fingerprint_sha256": true, "subject": true, "issuer": true, "subjectalternative": true, "serialnumber": true,
+		"address": true, "ip_version": true, "mx": true, "preference": true, "mode": true,
 	}
 	seen := map[string]bool{}
-	for _, r := range []*prober.Result{starttlsSuccess(), greetingFailure(), untrustedCert(), submissionResult()} {
+	for _, r := range []*prober.Result{starttlsSuccess(), greetingFailure(), untrustedCert(), submissionResult(), mxResult(), allAddressesResult()} {
 		for name, mf := range gather(t, r) {
 			seen[name] = true
 			if !slices.Contains(contractMetrics, name) {

@@ -18,7 +18,7 @@ var landingTemplate = template.Must(template.New("landing").Funcs(template.FuncM
 	"ms": func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 	},
-	"ts": func(t time.Time) string { return t.Format("2006-01-02 15:04:05") },
+	"ts": func(t time.Time) string { return t.Format("15:04:05") },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -32,6 +32,8 @@ form { background: #f4f6f8; padding: 0.8em 1em; border-radius: 6px; display: inl
 input, select, button { font-size: 1em; margin-right: 0.5em; }
 table { border-collapse: collapse; margin-top: 1em; width: 100%; }
 th, td { text-align: left; padding: 0.3em 0.6em; border-bottom: 1px solid #ddd; vertical-align: top; }
+td.time, td.target, td.dur { white-space: nowrap; }
+.summary span { margin-right: 1.2em; }
 th { background: #f4f6f8; }
 .ok { color: #19703a; font-weight: 600; }
 .fail { color: #b3261e; font-weight: 600; }
@@ -54,13 +56,14 @@ th { background: #f4f6f8; }
 </form>
 <h2>Recent probes</h2>
 {{if .Probes}}
+<p class="summary" id="summary"><span class="ok">{{.Succeeded}} succeeded</span><span class="fail">{{.Failed}} failed</span><span>failed probes are kept after newer ones push them out</span></p>
 <table id="recent-probes">
 <thead><tr><th>Time</th><th>Module</th><th>Target</th><th>Result</th><th>Duration</th><th>Phases</th><th>Log</th></tr></thead>
 <tbody>
 {{range .Probes}}<tr class="{{if .Success}}probe-ok{{else}}probe-fail{{end}}">
-<td>{{ts .Time}}</td><td>{{.Module}}</td><td>{{.Target}}</td>
+<td class="time" title="{{.Time.Format "2006-01-02 15:04:05 MST"}}">{{ts .Time}}</td><td>{{.Module}}</td><td class="target">{{.Target}}</td>
 <td>{{if .Success}}<span class="ok">success</span>{{else}}<span class="fail">failed</span> {{.Failure}}{{end}}</td>
-<td>{{ms .Duration}}</td><td class="phases">{{.Phases}}</td>
+<td class="dur">{{ms .Duration}}</td><td class="phases">{{range $i, $l := .Phases}}{{if $i}}<br>{{end}}{{$l}}{{end}}</td>
 <td><a href="logs?id={{.ID}}">log</a></td>
 </tr>{{end}}
 </tbody>
@@ -76,11 +79,23 @@ func (p *Pages) Landing(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	probes := p.Handler.History.List()
+	failed := 0
+	for _, pr := range probes {
+		if !pr.Success {
+			failed++
+		}
+	}
+	v := version.Version
+	if v == "" {
+		v = "unknown (built without version information)"
+	}
 	data := struct {
-		Version string
-		Modules []string
-		Probes  []*Probe
-	}{version.Version, p.Handler.Config.Get().ModuleNames(), p.Handler.History.List()}
+		Version           string
+		Modules           []string
+		Probes            []*Probe
+		Succeeded, Failed int
+	}{v, p.Handler.Config.Get().ModuleNames(), probes, len(probes) - failed, failed}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := landingTemplate.Execute(w, data); err != nil {
 		p.Handler.Logger.Error("rendering landing page", "err", err)

@@ -22,10 +22,10 @@ import (
 
 // ProberNames is the one list of prober names: config validation uses it and
 // a test in prober/ asserts each has an implementation.
-var ProberNames = []string{"tcp", "starttls", "tls", "submission"}
+var ProberNames = []string{"tcp", "starttls", "tls", "submission", "mx"}
 
 // DefaultPorts is the port a prober dials when the target names none.
-// The submission prober takes a host only.
+// The submission prober takes a host only, the mx prober a domain only.
 var DefaultPorts = map[string]int{"tcp": 25, "starttls": 587, "tls": 465}
 
 // Config is the whole file.
@@ -45,6 +45,14 @@ type Module struct {
 	PreferredIPProtocol string               `yaml:"preferred_ip_protocol"`
 	IPProtocolFallback  bool                 `yaml:"ip_protocol_fallback"`
 	Submission          Submission           `yaml:"submission,omitempty"`
+	// DNSResolver is IP:PORT of the DNS server for every lookup of the
+	// module; empty is the system's (/etc/resolv.conf).
+	DNSResolver string `yaml:"dns_resolver,omitempty"`
+	// AllAddresses probes every A and AAAA record of the target at once.
+	AllAddresses bool `yaml:"all_addresses,omitempty"`
+	// DANE checks the certificate against the host's TLSA records (RFC 7672).
+	DANE bool `yaml:"dane,omitempty"`
+	MX   MX   `yaml:"mx,omitempty"`
 
 	// Allowed is the config's allowed_targets, copied into each module at
 	// load so the prober can check the address it is about to dial.
@@ -288,6 +296,9 @@ func (m *Module) validate() error {
 	}
 	if m.Timeout <= 0 {
 		return fmt.Errorf("timeout: must be positive, got %s", m.Timeout)
+	}
+	if err := m.validatePort25(); err != nil {
+		return err
 	}
 	switch m.PreferredIPProtocol {
 	case "ip4", "ip6":

@@ -263,9 +263,9 @@ func TestBuiltin(t *testing.T) {
 	if got := c.ModuleNames(); !reflect.DeepEqual(got, []string{"starttls", "submission", "tcp", "tls"}) {
 		t.Errorf("ModuleNames = %v, want sorted", got)
 	}
-	// Every prober name has a default port except submission, which takes a host only.
+	// Every prober name has a default port except submission and mx, which take a host or domain only.
 	for _, p := range ProberNames {
-		if _, ok := DefaultPorts[p]; ok == (p == "submission") {
+		if _, ok := DefaultPorts[p]; ok == (p == "submission" || p == "mx") {
 			t.Errorf("DefaultPorts[%q] present = %v", p, ok)
 		}
 	}

@@ -21,7 +21,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	wantProbers := map[string]string{
 		"tcp": "tcp", "starttls": "starttls", "tls": "tls", "submission": "submission",
-		"submission_auth": "starttls", "starttls_ip6": "starttls",
+		"submission_auth": "starttls", "starttls_ip6": "starttls", "mx": "mx",
 	}
 	for name, prober := range wantProbers {
 		if got := c.Modules[name].Prober; got != prober {
@@ -52,6 +52,11 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("starttls_ip6: preferred_ip_protocol %q, ip_protocol_fallback %v", ip6.PreferredIPProtocol, ip6.IPProtocolFallback)
 	}
 
+	mx := c.Modules["mx"]
+	if !mx.AllAddresses || !mx.DANE || !mx.MX.MTASTS || mx.MX.Port != 25 || mx.MX.MTASTSPort != 443 || mx.DNSResolver != "" {
+		t.Errorf("mx: all_addresses %v, dane %v, mx %+v, dns_resolver %q", mx.AllAddresses, mx.DANE, mx.MX, mx.DNSResolver)
+	}
+
 	// The module names the handler picks by port must exist, so /probe works without module=.
 	for _, name := range []string{"tls", "starttls", "submission"} {
 		if _, ok := c.Modules[name]; !ok {
@@ -71,6 +76,7 @@ func TestExampleConfigDocumentsEveryField(t *testing.T) {
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[Config](), reflect.TypeFor[Module](), reflect.TypeFor[SMTP](), reflect.TypeFor[Auth](),
 		reflect.TypeFor[Submission](), reflect.TypeFor[SubmissionPort](), reflect.TypeFor[promconfig.TLSConfig](),
+		reflect.TypeFor[MX](),
 	} {
 		for f := range typ.Fields() {
 			if tag := strings.Split(f.Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {

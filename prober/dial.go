@@ -12,10 +12,15 @@ import (
 // resolve picks the address to dial: an IP literal as it is, otherwise the
 // first address of the preferred family, or of the other when fallback allows.
 func resolve(ctx context.Context, host, preferred string, fallback bool) (net.IP, error) {
+	return resolveWith(ctx, net.DefaultResolver, host, preferred, fallback)
+}
+
+// resolveWith is resolve through the module's resolver (dns_resolver).
+func resolveWith(ctx context.Context, r *net.Resolver, host, preferred string, fallback bool) (net.IP, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		return ip, nil
 	}
-	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	addrs, err := r.LookupIPAddr(ctx, host)
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +49,18 @@ func ipProtocol(ip net.IP) int {
 
 // connect resolves and dials t, recording the resolve and connect phases.
 func (d *dialogue) connect(ctx context.Context) *Failure {
-	start := time.Now()
-	ip, err := resolve(ctx, d.target.Host, d.mod.PreferredIPProtocol, d.mod.IPProtocolFallback)
-	d.timed(PhaseResolve, start)
-	if err != nil {
-		return fail(PhaseResolve, err)
+	var ip net.IP
+	if d.target.Addr.IsValid() {
+		// Looked up once for all dialogues (all_addresses, mx): no resolve phase here.
+		ip = net.IP(d.target.Addr.AsSlice())
+	} else {
+		start := time.Now()
+		var err error
+		ip, err = resolveWith(ctx, newResolver(d.mod).ips(), d.target.Host, d.mod.PreferredIPProtocol, d.mod.IPProtocolFallback)
+		d.timed(PhaseResolve, start)
+		if err != nil {
+			return fail(PhaseResolve, err)
+		}
 	}
 	if addr, ok := netip.AddrFromSlice(ip); !ok || !d.mod.Allowed.Allows(d.target.Host, addr.Unmap()) {
 		return failWith(PhaseResolve, ReasonForbidden, 0, fmt.Errorf("%w: %s resolves to %s", ErrTargetForbidden, d.target.Host, ip))
@@ -57,7 +69,7 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 	addr := net.JoinHostPort(ip.String(), strconv.Itoa(d.target.Port))
 	d.logger.Debug("connecting", "address", addr)
 
-	start = time.Now()
+	start := time.Now()
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	d.timed(PhaseConnect, start)
 	if err != nil {

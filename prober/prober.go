@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
@@ -25,6 +26,10 @@ const (
 	PhaseAuth     Phase = "auth"
 	PhaseMail     Phase = "mail"
 	PhaseQuit     Phase = "quit"
+	// PhaseDANE is the TLSA lookup and match after the handshake (dane: true).
+	PhaseDANE Phase = "dane"
+	// PhaseMTASTS is the MTA-STS policy fetch and the MX hosts' check against it (mx.mta_sts).
+	PhaseMTASTS Phase = "mta_sts"
 )
 
 // Reason says why a probe failed; the values are the contract's `reason` label.
@@ -48,6 +53,10 @@ const (
 	ReasonAuthFailed          Reason = "auth_failed"
 	ReasonAuthNotEnforced     Reason = "auth_not_enforced"
 	ReasonAuthBeforeTLS       Reason = "auth_before_tls"
+	ReasonNullMX              Reason = "null_mx"             // the domain publishes "MX 0 ." (RFC 7505): it takes no mail
+	ReasonDANEMismatch        Reason = "dane_mismatch"       // no validated, usable TLSA record matches the chain
+	ReasonMTASTSPolicy        Reason = "mta_sts_policy"      // no valid MTA-STS TXT record or policy
+	ReasonMTASTSMXMismatch    Reason = "mta_sts_mx_mismatch" // enforce policy whose mx patterns do not name this MX host
 	// ReasonForbidden is never exported as a metric: the handler answers 403.
 	ReasonForbidden Reason = "forbidden"
 )
@@ -100,6 +109,13 @@ type Result struct {
 	Ports []PortResult
 	// SubmissionPort is the port the decision rule picks, 0 if none works (submission only).
 	SubmissionPort int
+
+	// Addresses is non-nil with all_addresses: one dialogue per address of the host.
+	Addresses []AddressResult
+	// MX is filled by the mx prober: the domain's MX hosts and their dialogues.
+	MX *MXResult
+	// DANE is what the TLSA check found, with dane: true once TLS is up.
+	DANE *DANEResult
 }
 
 // PortResult is one port's dialogue within a submission probe.
@@ -113,7 +129,18 @@ func (r *Result) Success() bool {
 	if r.Ports != nil {
 		return r.SubmissionPort != 0
 	}
-	return r.Failure == nil
+	if r.Failure != nil {
+		return false
+	}
+	for _, a := range r.Addresses {
+		if !a.Result.Success() {
+			return false
+		}
+	}
+	if r.MX != nil {
+		return r.MX.Success()
+	}
+	return true
 }
 
 // Duration returns a phase's time, summed if it ran more than once (EHLO runs twice around STARTTLS).
@@ -129,10 +156,13 @@ func (r *Result) Duration(p Phase) (time.Duration, bool) {
 	return d, found
 }
 
-// Target is where to probe: a host name or IP literal and a port (0 for the submission prober).
+// Target is where to probe: a host name or IP literal and a port (0 for the submission and mx probers).
 type Target struct {
 	Host string
 	Port int
+	// Addr, when valid, is dialled instead of resolving Host, which still
+	// names the server for TLS, DANE and allowed_targets (all_addresses, mx).
+	Addr netip.Addr
 }
 
 // ProbeFn runs one probe. It must return before ctx's deadline passes, whatever the peer does.
@@ -140,10 +170,11 @@ type ProbeFn func(ctx context.Context, t Target, m config.Module, logger *slog.L
 
 // Probers maps each name in config.ProberNames to its implementation.
 var Probers = map[string]ProbeFn{
-	"tcp":        ProbeTCP,
-	"starttls":   ProbeStartTLS,
-	"tls":        ProbeTLS,
+	"tcp":        eachAddress(ProbeTCP),
+	"starttls":   eachAddress(ProbeStartTLS),
+	"tls":        eachAddress(ProbeTLS),
 	"submission": ProbeSubmission,
+	"mx":         ProbeMX,
 }
 
 func boolPtr(b bool) *bool { return &b }

@@ -20,6 +20,9 @@ type TLSInfo struct {
 	EarliestExpiry time.Time // earliest NotAfter among the presented certificates
 	ChainExpiry    time.Time // earliest NotAfter in the verified chain; zero when it did not verify
 	Leaf           LeafInfo
+	// CertReason is why the certificate did not verify (cert_expired,
+	// cert_untrusted, cert_hostname); empty when it verified.
+	CertReason Reason
 }
 
 // LeafInfo identifies the server's certificate (blackbox's probe_ssl_last_chain_info format).
@@ -52,6 +55,7 @@ func inspectTLS(state tls.ConnectionState, roots *x509.CertPool, serverName stri
 
 	chains, err := verify(certs, roots, serverName, now)
 	if err != nil {
+		info.CertReason = classifyCert(err)
 		return info, err
 	}
 	info.Verified = true

@@ -35,6 +35,9 @@ type Options struct {
 	// unless OpenRelay is set.
 	Users     map[string]string
 	OpenRelay bool
+	// Listener, when set, is served instead of a new listener on 127.0.0.1:0:
+	// for servers on other loopback addresses, or several on one port.
+	Listener net.Listener
 }
 
 // Server is a fake SMTP server on 127.0.0.1. It records every command and
@@ -55,7 +58,12 @@ type Server struct {
 
 // NewServer starts a scripted server; it stops when the test ends.
 func NewServer(t TB, opts Options) *Server {
-	s := newServer(t)
+	var s *Server
+	if opts.Listener != nil {
+		s = serverOn(opts.Listener)
+	} else {
+		s = newServer(t)
+	}
 	s.opts = opts
 	s.handler = s.serveSMTP
 	s.start(t)
@@ -76,8 +84,11 @@ func newServer(t TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{ln: ln, Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port}
-	return s
+	return serverOn(ln)
+}
+
+func serverOn(ln net.Listener) *Server {
+	return &Server{ln: ln, Addr: ln.Addr().String(), Port: ln.Addr().(*net.TCPAddr).Port}
 }
 
 func (s *Server) start(t TB) {

@@ -1,0 +1,156 @@
+package prober
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/smtp-exporter/smtp_exporter/config"
+)
+
+// maxMXHosts bounds the MX hosts probed (and the mx label's values). Real
+// domains have a handful; beyond it, the least preferred are not probed.
+const maxMXHosts = 10
+
+// MXResult is the mx prober's picture of a domain's inbound mail.
+type MXResult struct {
+	Null     bool          // "MX 0 ." (RFC 7505): the domain takes no mail
+	Implicit bool          // no MX records: the domain itself is the MX (RFC 5321 §5.1)
+	Hosts    []MXHost      // by preference, at most maxMXHosts
+	MTASTS   *MTASTSPolicy // the valid policy fetched with mx.mta_sts, nil otherwise
+}
+
+// MXHost is one MX host and its dialogue (one per address with all_addresses).
+type MXHost struct {
+	Name       string // lower case, no trailing dot
+	Preference uint16
+	Result     *Result
+	// PolicyMatch is whether the MTA-STS policy's mx patterns name the host; nil without a policy.
+	PolicyMatch *bool
+}
+
+// Success is true when every MX host works: a dead backup MX loses mail
+// silently, since senders that reach it queue there or bounce.
+func (m *MXResult) Success() bool {
+	return len(m.Hosts) > 0 && m.Working() == len(m.Hosts)
+}
+
+// Working counts the MX hosts whose every dialogue passed.
+func (m *MXResult) Working() int {
+	n := 0
+	for _, h := range m.Hosts {
+		if h.Result.Success() {
+			n++
+		}
+	}
+	return n
+}
+
+// ProbeMX probes a domain's inbound mail: its MX hosts on port 25 with
+// STARTTLS, concurrently under the one deadline, and with mx.mta_sts its
+// MTA-STS policy, fetched meanwhile.
+func ProbeMX(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
+	domain := hostName(t.Host)
+	res := &Result{MX: &MXResult{}}
+	var (
+		wg         sync.WaitGroup
+		policy     *MTASTSPolicy
+		policyFail *Failure
+		policyTook time.Duration
+	)
+	if m.MX.MTASTS {
+		wg.Go(func() {
+			start := time.Now()
+			policy, policyFail = fetchMTASTS(ctx, domain, m, logger)
+			policyTook = time.Since(start)
+		})
+	}
+
+	start := time.Now()
+	records, err := newResolver(m).lookupMX(ctx, domain)
+	res.Timings = append(res.Timings, Timing{Phase: PhaseResolve, Duration: time.Since(start)})
+	switch {
+	case err != nil:
+		res.Failure = fail(PhaseResolve, err)
+	default:
+		mx := res.MX
+		mx.Hosts, mx.Null, mx.Implicit = mxHosts(records, domain, logger)
+		if mx.Null {
+			res.Failure = failWith(PhaseResolve, ReasonNullMX, 0, fmt.Errorf("%s publishes a null MX (RFC 7505): it accepts no mail", domain))
+		}
+		probeMXHosts(ctx, mx.Hosts, m, logger)
+	}
+
+	wg.Wait()
+	if m.MX.MTASTS {
+		res.Timings = append(res.Timings, Timing{Phase: PhaseMTASTS, Duration: policyTook})
+		if policy != nil {
+			res.MX.MTASTS = policy
+			applyPolicy(res.MX, policy)
+		}
+		if res.Failure == nil {
+			res.Failure = policyFail
+		}
+	}
+	return res
+}
+
+// mxHosts turns MX records into the hosts to probe: by preference, each
+// name once, at most maxMXHosts. No records means the domain itself
+// (implicit MX); only "." means null MX.
+func mxHosts(records []mxRecord, domain string, logger *slog.Logger) (hosts []MXHost, null, implicit bool) {
+	if len(records) == 0 {
+		return []MXHost{{Name: hostName(domain)}}, false, true
+	}
+	slices.SortFunc(records, func(a, b mxRecord) int {
+		return cmp.Or(cmp.Compare(a.Preference, b.Preference), cmp.Compare(a.Host, b.Host))
+	})
+	seen := map[string]bool{}
+	for _, r := range records {
+		if r.Host == "." || r.Host == "" || seen[r.Host] {
+			continue
+		}
+		seen[r.Host] = true
+		hosts = append(hosts, MXHost{Name: r.Host, Preference: r.Preference})
+	}
+	if len(hosts) == 0 {
+		return nil, true, false
+	}
+	if len(hosts) > maxMXHosts {
+		logger.Warn("domain has more MX hosts than the mx prober probes", "domain", domain, "mx_hosts", len(hosts), "probed", maxMXHosts)
+		hosts = hosts[:maxMXHosts]
+	}
+	return hosts, false, false
+}
+
+// probeMXHosts runs a STARTTLS dialogue with each host (each address with
+// all_addresses) at once, on mx.port.
+func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, logger *slog.Logger) {
+	hm := m
+	hm.Prober = "starttls"
+	probe := eachAddress(ProbeStartTLS)
+	var wg sync.WaitGroup
+	for i := range hosts {
+		h := &hosts[i]
+		wg.Go(func() {
+			h.Result = probe(ctx, Target{Host: h.Name, Port: m.MX.Port}, hm, logger.With("mx", h.Name))
+		})
+	}
+	wg.Wait()
+}
+
+// dialogues is r's own dialogue, or its per-address ones with all_addresses.
+func dialogues(r *Result) []*Result {
+	if r.Addresses == nil {
+		return []*Result{r}
+	}
+	out := make([]*Result, len(r.Addresses))
+	for i, a := range r.Addresses {
+		out[i] = a.Result
+	}
+	return out
+}
