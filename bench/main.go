@@ -76,7 +76,7 @@ func drive(exporter, blackbox string, n, rounds int) error {
 	}()
 	ca := smtptest.NewCA(t)
 	cert := ca.Issue(t, []string{"127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert})
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert, GreetAtOnce: true})
 	caPath := ca.PEMFile(t)
 
 	ours, err := startOurs(exporter, dir, caPath)

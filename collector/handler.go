@@ -12,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
@@ -179,15 +178,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Failure: failureSummary(res), Duration: took, Phases: phaseSummary(res), log: transcript,
 	})
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(probeMetrics{res: res, durationSeconds: took.Seconds()})
+	// A probe's exposition is a few kB, sent uncompressed: gzip would cost more CPU than it saves.
+	fams := probeMetrics{res: res, durationSeconds: took.Seconds()}.families()
 	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write(debugOutput(reg, transcript.String(), req))
+		_, _ = w.Write(debugOutput(fams, transcript.String(), req))
 		return
 	}
-	// A probe's exposition is a few kB: gzip would cost more CPU than it saves.
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, DisableCompression: true}).ServeHTTP(w, r)
+	if err := writeFamilies(w, r, fams); err != nil {
+		h.Logger.Debug("writing probe response", "err", err)
+	}
 }
 
 // forbidden is true when the allow-list stopped the probe before it dialled.
@@ -229,17 +229,13 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 	return min(module, scrape), nil
 }
 
-func debugOutput(reg *prometheus.Registry, transcript string, req Request) []byte {
+func debugOutput(fams []*dto.MetricFamily, transcript string, req Request) []byte {
 	var b bytes.Buffer
 	b.WriteString("Logs for the probe:\n")
 	b.WriteString(transcript)
 	b.WriteString("\n\nMetrics that would have been returned:\n")
-	mfs, err := reg.Gather()
-	if err != nil {
-		fmt.Fprintf(&b, "error gathering metrics: %v\n", err)
-	}
 	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
+	for _, mf := range fams {
 		_ = enc.Encode(mf)
 	}
 	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)

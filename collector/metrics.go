@@ -26,7 +26,11 @@ type probeMetrics struct {
 func (probeMetrics) Describe(chan<- *prometheus.Desc) {}
 
 func (p probeMetrics) Collect(ch chan<- prometheus.Metric) {
-	e := emitter{ch: ch}
+	p.emit(emitter{sink: chanSink(ch)})
+}
+
+// emit reports the whole Result to e's sink.
+func (p probeMetrics) emit(e emitter) {
 	e.gauge("probe_success", "1 if every step of the module passed.", b2f(p.res.Success()))
 	e.gauge("probe_duration_seconds", "How long the whole probe took.", p.durationSeconds)
 	if p.res.MX != nil {
@@ -39,7 +43,7 @@ func (p probeMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	e.gauge("probe_smtp_submission_port", "The port the submission decision rule picks (587 → 465 → 2525), 0 if none works.", float64(p.res.SubmissionPort))
 	for _, pr := range p.res.Ports {
-		collectDialogue(emitter{ch: ch, labels: prometheus.Labels{"port": strconv.Itoa(pr.Port)}}, pr.Result)
+		collectDialogue(e.with("port", strconv.Itoa(pr.Port)), pr.Result)
 	}
 }
 
@@ -157,34 +161,50 @@ func collectDANE(e emitter, d *prober.DANEResult) {
 	e.flag("probe_smtp_dane_match", "1 if the certificate chain matches a validated, usable TLSA record (DANE-TA or DANE-EE).", d.Match)
 }
 
-// emitter sends const gauges, adding its labels (port; address, ip_version; mx, preference) to each.
+// emitter hands gauges to its sink, adding its labels (port; address,
+// ip_version; mx, preference) to each.
 type emitter struct {
-	ch     chan<- prometheus.Metric
-	labels prometheus.Labels
+	sink   sink
+	labels []labelPair
+}
+
+type labelPair struct{ name, value string }
+
+// sink receives each sample: a registry for Collect, or families for the
+// /probe fast path (see families.go); both see the same calls.
+type sink interface {
+	gauge(name, help string, v float64, labels []labelPair)
 }
 
 // gauge sends one sample; labelPairs are name, value, name, value….
 func (e emitter) gauge(name, help string, v float64, labelPairs ...string) {
-	names := make([]string, 0, len(labelPairs)/2)
-	values := make([]string, 0, len(labelPairs)/2)
+	labels := make([]labelPair, 0, len(e.labels)+len(labelPairs)/2)
+	labels = append(labels, e.labels...)
 	for i := 0; i+1 < len(labelPairs); i += 2 {
-		names = append(names, labelPairs[i])
-		values = append(values, labelPairs[i+1])
+		labels = append(labels, labelPair{labelPairs[i], labelPairs[i+1]})
 	}
-	desc := prometheus.NewDesc(name, help, names, e.labels)
-	e.ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, values...)
+	e.sink.gauge(name, help, v, labels)
 }
 
 // with returns an emitter that adds the label pairs to its own.
 func (e emitter) with(labelPairs ...string) emitter {
-	labels := make(prometheus.Labels, len(e.labels)+len(labelPairs)/2)
-	for k, v := range e.labels {
-		labels[k] = v
-	}
+	labels := append([]labelPair{}, e.labels...)
 	for i := 0; i+1 < len(labelPairs); i += 2 {
-		labels[labelPairs[i]] = labelPairs[i+1]
+		labels = append(labels, labelPair{labelPairs[i], labelPairs[i+1]})
 	}
-	return emitter{ch: e.ch, labels: labels}
+	return emitter{sink: e.sink, labels: labels}
+}
+
+// chanSink makes const metrics for a registry.
+type chanSink chan<- prometheus.Metric
+
+func (ch chanSink) gauge(name, help string, v float64, labels []labelPair) {
+	names := make([]string, len(labels))
+	values := make([]string, len(labels))
+	for i, l := range labels {
+		names[i], values[i] = l.name, l.value
+	}
+	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, names, nil), prometheus.GaugeValue, v, values...)
 }
 
 func (e emitter) flag(name, help string, b *bool) {
