@@ -36,7 +36,7 @@ type transcriptEntry struct {
 
 // newProbeLogger returns the probe's logger and the transcript its records go to.
 func newProbeLogger(process *slog.Logger, level slog.Level) (*slog.Logger, *transcript) {
-	tr := &transcript{}
+	tr := &transcript{entries: make([]transcriptEntry, 0, 48)} // a STARTTLS dialogue logs about 30 records
 	return slog.New(&probeLogHandler{tr: tr, process: process.Handler(), level: level}), tr
 }
 

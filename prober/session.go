@@ -17,6 +17,8 @@ import (
 const (
 	maxLineBytes  = 2048
 	maxReplyLines = 100
+	// readBufferBytes holds a typical reply whole; longer lines are read in pieces.
+	readBufferBytes = 1024
 )
 
 // reply is one complete SMTP reply, possibly multi-line.
@@ -37,13 +39,13 @@ type conn struct {
 }
 
 func newConn(c net.Conn, logger *slog.Logger) *conn {
-	return &conn{raw: c, r: bufio.NewReaderSize(c, 4096), logger: logger}
+	return &conn{raw: c, r: bufio.NewReaderSize(c, readBufferBytes), logger: logger}
 }
 
 // upgrade swaps the transport for TLS; the buffer must be empty (RFC 3207: no pipelining past STARTTLS).
 func (c *conn) upgrade(t *tls.Conn) {
 	c.raw = t
-	c.r = bufio.NewReaderSize(t, 4096)
+	c.r = bufio.NewReaderSize(t, readBufferBytes)
 	c.tls = true
 }
 
