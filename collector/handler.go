@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
@@ -178,14 +175,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Failure: failureSummary(res), Duration: took, Phases: phaseSummary(res), log: transcript,
 	})
 
-	// A probe's exposition is a few kB, sent uncompressed: gzip would cost more CPU than it saves.
-	fams := probeMetrics{res: res, durationSeconds: took.Seconds()}.families()
+	metrics := probeMetrics{res: res, durationSeconds: took.Seconds()}
 	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write(debugOutput(fams, transcript.String(), req))
+		_, _ = w.Write(debugOutput(metrics, transcript.String(), req))
 		return
 	}
-	if err := writeFamilies(w, r, fams); err != nil {
+	// A probe's exposition is a few kB, sent uncompressed: gzip would cost more CPU than it saves.
+	w.Header().Set("Content-Type", TextContentType)
+	if err := metrics.writeText(w); err != nil {
 		h.Logger.Debug("writing probe response", "err", err)
 	}
 }
@@ -229,15 +227,12 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 	return min(module, scrape), nil
 }
 
-func debugOutput(fams []*dto.MetricFamily, transcript string, req Request) []byte {
+func debugOutput(metrics probeMetrics, transcript string, req Request) []byte {
 	var b bytes.Buffer
 	b.WriteString("Logs for the probe:\n")
 	b.WriteString(transcript)
 	b.WriteString("\n\nMetrics that would have been returned:\n")
-	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range fams {
-		_ = enc.Encode(mf)
-	}
+	_ = metrics.writeText(&b)
 	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)
 	b.Write(req.Module.YAML())
 	return b.Bytes()
