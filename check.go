@@ -242,6 +242,8 @@ func explain(f *prober.Failure) string {
 		return "mail is accepted without authentication: an open submission port"
 	case prober.ReasonAuthBeforeTLS:
 		return "AUTH is offered before TLS"
+	case prober.ReasonForbidden:
+		return "outside allowed_targets: not dialled"
 	case prober.ReasonNullMX:
 		return "the domain publishes a null MX: it accepts no mail"
 	case prober.ReasonDANEMismatch:

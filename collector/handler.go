@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -158,8 +157,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("too many probes in flight (--probe.max-concurrent=%d): try again later", cap(h.Limiter.slots)), http.StatusServiceUnavailable)
 		return
 	}
-	res, took, transcript := h.Run(r.Context(), req, timeout)
-	h.Limiter.release()
+	res, took, transcript := func() (*prober.Result, time.Duration, fmt.Stringer) {
+		defer h.Limiter.release() // even if a prober panics: a lost slot would never come back
+		return h.Run(r.Context(), req, timeout)
+	}()
 	if forbidden(res) {
 		h.Metrics.rejected.WithLabelValues("target_forbidden").Inc()
 		http.Error(w, fmt.Sprintf("target %q is not in allowed_targets: no connection was made", req.Target), http.StatusForbidden)
@@ -178,6 +179,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	metrics := probeMetrics{res: res, durationSeconds: took.Seconds()}
 	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff") // the transcript is text the server chose
 		_, _ = w.Write(debugOutput(metrics, transcript.String(), req))
 		return
 	}
@@ -188,22 +190,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// forbidden is true when the allow-list stopped the probe before it dialled.
+// forbidden is true when the allow-list stopped every dialogue of the probe,
+// so nothing was dialled: that is a 403. A probe only partly forbidden (a
+// backup MX outside allowed_targets) is answered as usual, the forbidden
+// parts failing with reason "forbidden".
 func forbidden(r *prober.Result) bool {
-	if r.Failure != nil && errors.Is(r.Failure.Err, prober.ErrTargetForbidden) {
-		return true
+	leaves := dialogues(r)
+	for _, d := range leaves {
+		if d.Failure == nil || d.Failure.Reason != prober.ReasonForbidden {
+			return false
+		}
 	}
+	return len(leaves) > 0
+}
+
+// dialogues are the single dialogues of a probe: itself, or its ports,
+// addresses or MX hosts (and their addresses).
+func dialogues(r *prober.Result) []*prober.Result {
+	var nested []*prober.Result
 	for _, p := range r.Ports {
-		if forbidden(p.Result) {
-			return true
-		}
+		nested = append(nested, p.Result)
 	}
-	for _, c := range children(r) {
-		if forbidden(c.result) {
-			return true
-		}
+	for _, a := range r.Addresses {
+		nested = append(nested, a.Result)
 	}
-	return false
+	if r.MX != nil {
+		for _, h := range r.MX.Hosts {
+			nested = append(nested, h.Result)
+		}
+	} else if nested == nil {
+		return []*prober.Result{r}
+	}
+	var out []*prober.Result
+	for _, n := range nested {
+		out = append(out, dialogues(n)...)
+	}
+	return out
 }
 
 // probeTimeout is min(module timeout, scrape timeout header − offset).
@@ -223,6 +245,8 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 	scrape := time.Duration(secs * float64(time.Second))
 	if scrape-offset > 0 {
 		scrape -= offset
+	} else {
+		scrape /= 2 // an offset longer than the scrape timeout: still leave the answer time to arrive
 	}
 	return min(module, scrape), nil
 }

@@ -307,8 +307,8 @@ func TestProbeTimeout(t *testing.T) {
 		{10 * time.Second, "10.5", offset, 10 * time.Second},
 		{10 * time.Second, "10.4", offset, 9900 * time.Millisecond},
 		{time.Second, "1.5", offset, time.Second},
-		{10 * time.Second, "0.3", offset, 300 * time.Millisecond}, // smaller than the offset: the scrape timeout itself
-		{10 * time.Second, "0.5", offset, 500 * time.Millisecond}, // equal to the offset
+		{10 * time.Second, "0.3", offset, 150 * time.Millisecond}, // smaller than the offset: half the scrape timeout
+		{10 * time.Second, "0.5", offset, 250 * time.Millisecond}, // equal to the offset
 		{10 * time.Second, "1e300", offset, 10 * time.Second},
 	} {
 		got, err := probeTimeout(tc.module, tc.header, tc.offset)

@@ -17,7 +17,8 @@ var phaseOrder = []prober.Phase{
 }
 
 // probeMetrics is every probe_* metric of the contract, in this one file.
-// It is an unchecked collector: a fresh registry per probe serves it once.
+// /probe writes them with writeText (exposition.go); as a Collector it is the
+// reference the tests check that writer against.
 type probeMetrics struct {
 	res             *prober.Result
 	durationSeconds float64
@@ -105,7 +106,7 @@ func collectFailure(e emitter, f *prober.Failure) {
 	}
 }
 
-// ---- Port 25 (issue 7): every address, MX hosts, DANE, MTA-STS ----
+// ---- Port 25: every address, MX hosts, DANE, MTA-STS ----
 //
 // Label values stay bounded by DNS and by the probers' caps: address and
 // ip_version at most 16 per host, mx and preference at most 10 per domain.

@@ -381,7 +381,7 @@ var contractMetrics = []string{
 	"probe_smtp_failure", "probe_smtp_failure_reply_code", "probe_tls_version_info", "probe_tls_cipher_info",
 	"probe_tls_certificate_verified", "probe_ssl_earliest_cert_expiry",
 	"probe_ssl_last_chain_expiry_timestamp_seconds", "probe_ssl_last_chain_info", "probe_smtp_submission_port",
-	// Port 25 (issue 7).
+	// Port 25: addresses, MX hosts, DANE, MTA-STS.
 	"probe_smtp_addresses", "probe_smtp_addresses_working", "probe_smtp_mx_hosts", "probe_smtp_mx_hosts_working",
 	"probe_smtp_dane_records", "probe_smtp_dane_validated", "probe_smtp_dane_match",
 	"probe_smtp_mta_sts_mode_info", "probe_smtp_mta_sts_max_age_seconds", "probe_smtp_mta_sts_mx_match",

@@ -115,6 +115,7 @@ func (p *Pages) Logs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // the transcript is text the server chose
 	_, _ = w.Write([]byte(pr.Log()))
 }
 

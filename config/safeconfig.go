@@ -11,9 +11,10 @@ import (
 // SafeConfig holds the config in force. Probes take a snapshot with Get; a
 // reload swaps the pointer, so a probe in flight keeps the config it started with.
 type SafeConfig struct {
-	mu   sync.RWMutex
-	path string // empty: the built-in modules
-	cur  *Config
+	reloadMu sync.Mutex // one reload at a time: SIGHUP and POST /-/reload may race
+	mu       sync.RWMutex
+	path     string // empty: the built-in modules
+	cur      *Config
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -38,6 +39,8 @@ func NewSafeConfig(path string, reg prometheus.Registerer) *SafeConfig {
 // Reload loads the file (or the built-in modules). On error the config in
 // force stays and the error is returned.
 func (s *SafeConfig) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	var c *Config
 	var err error
 	if s.path == "" {

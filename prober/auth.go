@@ -59,6 +59,11 @@ func (d *dialogue) auth() *Failure {
 		return fail(PhaseAuth, err)
 	case rep.code == 235:
 		return nil
+	case rep.code == 504: // RFC 4954: the mechanism is not supported after all
+		return failWith(PhaseAuth, ReasonAuthUnsupported, rep.code, &codeError{code: rep.code, text: rep.text()})
+	case rep.code == 334: // the server wants more than the mechanism has: cancel the exchange
+		_, _ = d.c.cmd("*")
+		return fail(PhaseAuth, &codeError{code: rep.code, text: rep.text()})
 	case rep.code/100 == 5:
 		return failWith(PhaseAuth, ReasonAuthFailed, rep.code, &codeError{code: rep.code, text: rep.text()})
 	}

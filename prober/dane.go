@@ -34,7 +34,7 @@ func (d *dialogue) dane() *Failure {
 	}
 	tc, ok := d.c.raw.(*tls.Conn)
 	if !ok {
-		return nil
+		return d.pkixVerdict()
 	}
 	start := time.Now()
 	ans, err := newResolver(d.mod).lookupTLSA(d.ctx, d.target.Host, d.target.Port)
@@ -52,20 +52,32 @@ func (d *dialogue) dane() *Failure {
 	}
 	switch {
 	case len(ans.records) == 0:
-		return nil
+		return d.pkixVerdict()
 	case !ans.validated:
 		d.logger.Debug("TLSA records not DNSSEC-validated (no AD bit): ignored", "records", len(ans.records))
-		return nil
+		return d.pkixVerdict()
 	case len(usable) == 0:
 		d.logger.Debug("no usable TLSA record (usage 2 or 3, selector 0 or 1, matching type 0-2)", "records", len(ans.records))
-		return nil
+		return d.pkixVerdict()
 	}
 	match := daneMatch(tc.ConnectionState().PeerCertificates, usable, d.target.Host, time.Now())
 	res.Match = &match
 	if !match {
 		return failWith(PhaseDANE, ReasonDANEMismatch, 0, fmt.Errorf("no TLSA record of _%d._tcp.%s matches the certificate chain", d.target.Port, d.target.Host))
 	}
+	if d.certErr != nil {
+		d.logger.Debug("certificate authenticated by DANE, not PKIX", "pkix_err", d.certErr)
+	}
 	return nil
+}
+
+// pkixVerdict is the certificate failure the handshake held back, now that
+// DANE cannot authenticate the server instead.
+func (d *dialogue) pkixVerdict() *Failure {
+	if d.certErr == nil {
+		return nil
+	}
+	return failWith(PhaseTLS, classifyCert(d.certErr), 0, d.certErr)
 }
 
 // tlsaUsable: RFC 7672 §3.1 makes PKIX usages 0 and 1 unusable for SMTP.

@@ -235,3 +235,48 @@ func TestDANEStartTLSProber(t *testing.T) {
 		t.Errorf("DANE %+v without dane: true", res.DANE)
 	}
 }
+
+// TestDANEEESelfSigned: a self-signed certificate pinned by a validated
+// DANE-EE record is the common DANE MX (RFC 7672 §3.1.1); without the record,
+// or with an unvalidated one, the PKIX verdict stands.
+func TestDANEEESelfSigned(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		record    bool
+		validated bool
+		want      Reason // "" for success
+	}{
+		{"validated DANE-EE record authenticates", true, true, ""},
+		{"no TLSA record: untrusted", false, true, ReasonCertUntrusted},
+		{"unvalidated record: ignored, untrusted", true, false, ReasonCertUntrusted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newLoopnet(t, "127.0.25.1")
+			self := smtptest.SelfSigned(t, []string{"mx1.example.test"}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+			n.serve(t, self, "127.0.25.1")
+			n.dns.Add(t, "example.test. 300 IN MX 10 mx1.example.test.", "mx1.example.test. 300 IN A 127.0.25.1")
+			if tc.record {
+				n.dns.Add(t, tlsaRR(fmt.Sprintf("_%d._tcp.mx1.example.test.", n.port), 3, 1, 1, self.Leaf))
+			}
+			if !tc.validated {
+				n.dns.Insecure(fmt.Sprintf("_%d._tcp.mx1.example.test.", n.port))
+			}
+			m := n.module("mx")
+			m.DANE = true
+			res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+			h := host(t, res, "mx1.example.test")
+			if tc.want == "" {
+				if !res.Success() || h.Result.DANE == nil || h.Result.DANE.Match == nil || !*h.Result.DANE.Match {
+					t.Fatalf("failure %v, DANE %+v: want success through DANE-EE", h.Result.Failure, h.Result.DANE)
+				}
+				if h.Result.TLS == nil || h.Result.TLS.Verified {
+					t.Errorf("tls %+v: PKIX must still say not verified", h.Result.TLS)
+				}
+				return
+			}
+			if f := h.Result.Failure; f == nil || f.Phase != PhaseTLS || f.Reason != tc.want {
+				t.Fatalf("failure %v, want tls/%s", f, tc.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -25,6 +26,9 @@ type dialogue struct {
 	c            *conn
 	stopDeadline func() bool
 	caps         capabilities // from the latest EHLO
+	// certErr is a certificate verdict held back for the DANE step: a
+	// validated TLSA match authenticates a certificate PKIX does not (RFC 7672).
+	certErr error
 }
 
 type step func() *Failure
@@ -117,11 +121,14 @@ func (d *dialogue) ehlo() *Failure {
 	}
 	d.caps = parseEHLO(rep)
 	auth := d.caps.has("AUTH")
-	d.res.AuthAdvertised = boolPtr(auth)
-	if n, ok := d.caps.size(); ok {
-		d.res.SizeLimit = &n
-	} else {
+	// The EHLO that counts is the one after TLS, where TLS is used: a
+	// plaintext EHLO's AUTH and SIZE say nothing of what clients get.
+	if d.c.tls || d.mod.Prober == "tcp" {
+		d.res.AuthAdvertised = boolPtr(auth)
 		d.res.SizeLimit = nil
+		if n, ok := d.caps.size(); ok {
+			d.res.SizeLimit = &n
+		}
 	}
 	if d.c.tls {
 		return nil
@@ -181,7 +188,11 @@ func (d *dialogue) handshake() *Failure {
 	d.res.TLS = info
 	if verr != nil {
 		d.logger.Debug("certificate does not verify", "server_name", serverName, "err", verr)
-		if !d.mod.TLSConfig.InsecureSkipVerify {
+		switch {
+		case d.mod.TLSConfig.InsecureSkipVerify:
+		case d.mod.DANE && net.ParseIP(d.target.Host) == nil:
+			d.certErr = verr
+		default:
 			return failWith(PhaseTLS, classifyCert(verr), 0, verr)
 		}
 	}
@@ -201,18 +212,18 @@ func (d *dialogue) checkAuthEnforced() *Failure {
 	if err != nil {
 		return fail(PhaseMail, err)
 	}
-	if f := d.enforcedBy(rep); f != nil || d.res.AuthEnforced != nil {
-		return f
-	}
-	rep, err = d.c.cmd("RCPT TO:<" + d.mod.SMTP.RcptTo + ">")
-	if err != nil {
-		return fail(PhaseMail, err)
-	}
 	f := d.enforcedBy(rep)
-	if f == nil && d.res.AuthEnforced == nil {
-		d.res.AuthEnforced = boolPtr(false)
-		f = failWith(PhaseMail, ReasonAuthNotEnforced, rep.code, errors.New("MAIL and RCPT to a foreign domain accepted without AUTH"))
+	if f == nil && d.res.AuthEnforced == nil { // MAIL accepted: RCPT decides
+		if rep, err = d.c.cmd("RCPT TO:<" + d.mod.SMTP.RcptTo + ">"); err != nil {
+			return fail(PhaseMail, err)
+		}
+		f = d.enforcedBy(rep)
+		if f == nil && d.res.AuthEnforced == nil {
+			d.res.AuthEnforced = boolPtr(false)
+			f = failWith(PhaseMail, ReasonAuthNotEnforced, rep.code, errors.New("MAIL and RCPT to a foreign domain accepted without AUTH"))
+		}
 	}
+	// RSET leaves no transaction behind, whatever the server answered, before AUTH or QUIT.
 	rep, err = d.c.cmd("RSET")
 	if err := wantCode(rep, err, 250); err != nil && f == nil {
 		return fail(PhaseMail, err)

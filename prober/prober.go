@@ -57,11 +57,13 @@ const (
 	ReasonDANEMismatch        Reason = "dane_mismatch"       // no validated, usable TLSA record matches the chain
 	ReasonMTASTSPolicy        Reason = "mta_sts_policy"      // no valid MTA-STS TXT record or policy
 	ReasonMTASTSMXMismatch    Reason = "mta_sts_mx_mismatch" // enforce policy whose mx patterns do not name this MX host
-	// ReasonForbidden is never exported as a metric: the handler answers 403.
+	// ReasonForbidden: the address is outside allowed_targets and was not
+	// dialled. A probe forbidden whole is answered 403; only a forbidden part
+	// of one (a backup MX, the MTA-STS policy host) is exported with it.
 	ReasonForbidden Reason = "forbidden"
 )
 
-// ErrTargetForbidden is a target outside the config's allowed_targets; no connection was made.
+// ErrTargetForbidden is an address outside the config's allowed_targets; it was not dialled.
 var ErrTargetForbidden = errors.New("target not in allowed_targets")
 
 // Failure is why a probe failed: where, which kind, the deciding reply code

@@ -324,6 +324,21 @@ func TestServerNameDefaultsToTargetAndCanBeSet(t *testing.T) {
 	wantSuccess(t, probe(t, ProbeStartTLS, srv.Port, m))
 }
 
+// TestAuthAdvertisedOnlyFromTheEHLOThatCounts: when TLS fails, the plaintext
+// EHLO's AUTH and SIZE must not be reported as what clients get.
+func TestAuthAdvertisedOnlyFromTheEHLOThatCounts(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.selfSign, Extensions: []string{"STARTTLS", "SIZE 1000", "AUTH PLAIN"}})
+	res := probe(t, ProbeStartTLS, srv.Port, module("starttls", p.caFile, 5*time.Second))
+	wantFailure(t, res, PhaseTLS, ReasonCertUntrusted, 0)
+	if res.AuthAdvertised != nil || res.SizeLimit != nil {
+		t.Errorf("auth advertised %v, size %v: want neither before the EHLO after TLS", res.AuthAdvertised, res.SizeLimit)
+	}
+	if res.AuthBeforeTLS == nil || !*res.AuthBeforeTLS {
+		t.Errorf("auth before tls = %v, want true", res.AuthBeforeTLS)
+	}
+}
+
 func TestAuthBeforeTLSReportedWithoutFailing(t *testing.T) {
 	p := newPKI(t)
 	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.good, Extensions: []string{"STARTTLS", "AUTH=LOGIN", "AUTH PLAIN LOGIN"}})
@@ -372,6 +387,7 @@ func TestAuth(t *testing.T) {
 		{name: "AUTH not advertised after TLS", password: "x", opts: smtptest.Options{ExtensionsAfterTLS: []string{"SIZE 1"}}, reason: ReasonAuthUnsupported},
 		{name: "mechanism not offered", mechanism: "CRAM-MD5", password: "x", opts: smtptest.Options{ExtensionsAfterTLS: []string{"AUTH PLAIN"}}, reason: ReasonAuthUnsupported},
 		{name: "temporary failure", mechanism: "PLAIN", password: "x", opts: smtptest.Options{Replies: map[string]string{"AUTH": "454 4.7.0 Temporary authentication failure"}}, reason: ReasonUnexpectedCode, code: 454},
+		{name: "mechanism refused at once", mechanism: "LOGIN", password: "x", opts: smtptest.Options{Replies: map[string]string{"AUTH": "504 5.5.4 Unrecognized authentication type"}}, reason: ReasonAuthUnsupported, code: 504},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -470,7 +486,7 @@ func TestCheckRunsBeforeAuthWithRSET(t *testing.T) {
 	for _, c := range srv.Commands() {
 		verbs = append(verbs, strings.Fields(c)[0])
 	}
-	want := []string{"EHLO", "STARTTLS", "EHLO", "MAIL", "AUTH", "QUIT"}
+	want := []string{"EHLO", "STARTTLS", "EHLO", "MAIL", "RSET", "AUTH", "QUIT"}
 	if !slices.Equal(verbs, want) {
 		t.Errorf("verbs = %v, want %v", verbs, want)
 	}

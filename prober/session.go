@@ -29,8 +29,8 @@ type reply struct {
 
 func (r reply) text() string { return strings.Join(r.lines, " / ") }
 
-// conn is one SMTP connection: it writes commands, reads whole replies,
-// logs the transcript and keeps the parsed EHLO capabilities.
+// conn is one SMTP connection: it writes commands, reads whole replies and
+// logs the transcript.
 type conn struct {
 	raw    net.Conn
 	r      *bufio.Reader
@@ -131,17 +131,6 @@ func (c *conn) cmdLogged(line, logged string) (reply, error) {
 		return reply{}, err
 	}
 	return c.readReply()
-}
-
-// expect turns a reply whose code is not want into a codeError.
-func expect(rep reply, err error, want int) (reply, error) {
-	if err != nil {
-		return rep, err
-	}
-	if rep.code != want {
-		return rep, &codeError{code: rep.code, text: rep.text()}
-	}
-	return rep, nil
 }
 
 // capabilities is a parsed EHLO reply: keyword (upper case) → parameters.

@@ -184,11 +184,22 @@ func TestNestedSummaries(t *testing.T) {
 	if got := failureSummary(allAddressesResult()); got != "2001:db8::1: connect/refused" {
 		t.Errorf("all addresses failureSummary = %q", got)
 	}
-	deep := mxResult()
-	deep.MX.Hosts[1].Result.Addresses[1].Result.Failure = &prober.Failure{Phase: prober.PhaseResolve,
-		Reason: prober.ReasonForbidden, Err: fmt.Errorf("%w: x", prober.ErrTargetForbidden)}
-	if !forbidden(deep) || forbidden(mxResult()) {
-		t.Error("forbidden does not look into MX hosts' addresses")
+	forbid := func(r *prober.Result) {
+		r.Failure = &prober.Failure{Phase: prober.PhaseResolve, Reason: prober.ReasonForbidden, Err: fmt.Errorf("%w: x", prober.ErrTargetForbidden)}
+	}
+	// One forbidden address deep in an MX host: the rest was dialled, so no 403.
+	partly := mxResult()
+	forbid(partly.MX.Hosts[1].Result.Addresses[1].Result)
+	if forbidden(partly) || forbidden(mxResult()) {
+		t.Error("a probe only partly forbidden must be answered as usual")
+	}
+	// Every dialogue forbidden, however deep: 403.
+	whole := mxResult()
+	for _, d := range dialogues(whole) {
+		forbid(d)
+	}
+	if len(dialogues(whole)) != 4 || !forbidden(whole) {
+		t.Errorf("%d dialogues, all forbidden: want 4 and a 403", len(dialogues(whole)))
 	}
 	if errors.Is(nil, prober.ErrTargetForbidden) {
 		t.Fatal("unreachable")
@@ -236,7 +247,7 @@ modules:
 	}
 }
 
-// TestProbeMXForbiddenHost: the domain's DNS names an MX host outside
+// TestProbeMXForbiddenHost: the domain's DNS names only an MX host outside
 // allowed_targets: 403, and no connection to it.
 func TestProbeMXForbiddenHost(t *testing.T) {
 	port, accepted := countingListener(t)
@@ -256,5 +267,30 @@ modules:
 	}
 	if n := accepted.Load(); n != 0 {
 		t.Errorf("%d connections to the forbidden MX host", n)
+	}
+}
+
+// TestProbeMXPartlyForbidden: a backup MX outside allowed_targets does not
+// turn the whole probe into a 403: it fails with reason forbidden, undialled.
+func TestProbeMXPartlyForbidden(t *testing.T) {
+	port, accepted := countingListener(t)
+	dns := smtptest.NewDNSServer(t)
+	dns.Add(t, "example.test. 300 IN MX 10 mx1.example.test.", "example.test. 300 IN MX 20 backup.corp.test.",
+		"mx1.example.test. 300 IN A 127.0.0.2", "backup.corp.test. 300 IN A 127.0.0.1")
+	s := newTestServer(t, fmt.Sprintf(`
+allowed_targets: ["*.example.test"]
+modules:
+  mx:
+    prober: mx
+    timeout: 2s
+    dns_resolver: %s
+    mx: {port: %d}
+`, dns.Addr, port))
+	code, body, _ := s.get(t, "/probe?module=mx&target=example.test")
+	if code != 200 || !strings.Contains(body, `probe_smtp_failure{mx="backup.corp.test",phase="resolve",preference="20",reason="forbidden"} 1`) {
+		t.Errorf("status %d, want 200 with the backup MX forbidden:\n%s", code, body)
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("%d connections to the forbidden backup MX on 127.0.0.1", n)
 	}
 }

@@ -26,7 +26,7 @@ const (
 	DefaultMTASTSPort = 443
 )
 
-// validatePort25 checks the options of issue 7: dns_resolver, all_addresses,
+// validatePort25 checks the inbound-mail options: dns_resolver, all_addresses,
 // dane and the mx block. It fills the defaults of the mx block.
 func (m *Module) validatePort25() error {
 	if m.DNSResolver != "" {
