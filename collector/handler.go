@@ -253,6 +253,7 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 
 func debugOutput(metrics probeMetrics, transcript string, req Request) []byte {
 	var b bytes.Buffer
+	fmt.Fprintf(&b, "Probe of %s with module %s (prober %s)\n\n", req.Target, req.ModuleName, req.Module.Prober)
 	b.WriteString("Logs for the probe:\n")
 	b.WriteString(transcript)
 	b.WriteString("\n\nMetrics that would have been returned:\n")

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -116,6 +117,12 @@ func (p *Pages) Logs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff") // the transcript is text the server chose
+	result := "success"
+	if !pr.Success {
+		result = "failed " + pr.Failure
+	}
+	fmt.Fprintf(w, "Probe %d of %s with module %s at %s: %s in %s\n\n", pr.ID, pr.Target, pr.Module,
+		pr.Time.Format(time.RFC3339), result, pr.Duration.Round(100*time.Microsecond))
 	_, _ = w.Write([]byte(pr.Log()))
 }
 

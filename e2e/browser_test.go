@@ -219,6 +219,14 @@ type page struct {
 
 func (p *page) eval(expr string, out any) {
 	p.t.Helper()
+	if err := p.tryEval(expr, out); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// tryEval is eval that returns its error, for polling across a navigation
+// (when "Inspected target navigated or closed" is expected).
+func (p *page) tryEval(expr string, out any) error {
 	var r struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -231,16 +239,17 @@ func (p *page) eval(expr string, out any) {
 		} `json:"exceptionDetails"`
 	}
 	if err := p.c.call(p.session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &r); err != nil {
-		p.t.Fatalf("evaluate %q: %v", expr, err)
+		return fmt.Errorf("evaluate %q: %w", expr, err)
 	}
 	if r.ExceptionDetails != nil {
-		p.t.Fatalf("evaluate %q: %s %s", expr, r.ExceptionDetails.Text, r.ExceptionDetails.Exception.Description)
+		return fmt.Errorf("evaluate %q: %s %s", expr, r.ExceptionDetails.Text, r.ExceptionDetails.Exception.Description)
 	}
 	if out != nil {
 		if err := json.Unmarshal(r.Result.Value, out); err != nil {
-			p.t.Fatalf("evaluate %q: %v: %s", expr, err, r.Result.Value)
+			return fmt.Errorf("evaluate %q: %w: %s", expr, err, r.Result.Value)
 		}
 	}
+	return nil
 }
 
 // waitLoaded polls (bounded) until the document at a URL matching re has
@@ -254,9 +263,9 @@ func (p *page) waitLoaded(re *regexp.Regexp) (string, int) {
 		Status int    `json:"status"`
 	}
 	for i := 0; ; i++ {
-		p.eval(`(() => { const n = performance.getEntriesByType("navigation")[0];
+		err := p.tryEval(`(() => { const n = performance.getEntriesByType("navigation")[0];
 			return {href: location.href, ready: document.readyState, status: n ? n.responseStatus : 0}; })()`, &st)
-		if st.Ready == "complete" && re.MatchString(st.Href) {
+		if err == nil && st.Ready == "complete" && re.MatchString(st.Href) {
 			return st.Href, st.Status
 		}
 		if time.Now().After(deadline) || i > 1000 {
