@@ -204,30 +204,6 @@ func forbidden(r *prober.Result) bool {
 	return len(leaves) > 0
 }
 
-// dialogues are the single dialogues of a probe: itself, or its ports,
-// addresses or MX hosts (and their addresses).
-func dialogues(r *prober.Result) []*prober.Result {
-	var nested []*prober.Result
-	for _, p := range r.Ports {
-		nested = append(nested, p.Result)
-	}
-	for _, a := range r.Addresses {
-		nested = append(nested, a.Result)
-	}
-	if r.MX != nil {
-		for _, h := range r.MX.Hosts {
-			nested = append(nested, h.Result)
-		}
-	} else if nested == nil {
-		return []*prober.Result{r}
-	}
-	var out []*prober.Result
-	for _, n := range nested {
-		out = append(out, dialogues(n)...)
-	}
-	return out
-}
-
 // probeTimeout is min(module timeout, scrape timeout header − offset).
 func probeTimeout(module time.Duration, header string, offset time.Duration) (time.Duration, error) {
 	if header == "" {
@@ -261,48 +237,4 @@ func debugOutput(metrics probeMetrics, transcript string, req Request) []byte {
 	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)
 	b.Write(req.Module.YAML())
 	return b.Bytes()
-}
-
-// failureSummary is "phase/reason" (per failed port for submission), empty on success.
-func failureSummary(r *prober.Result) string {
-	if r.Addresses != nil || r.MX != nil {
-		return nestedFailureSummary(r)
-	}
-	if r.Ports == nil {
-		if r.Failure == nil {
-			return ""
-		}
-		return string(r.Failure.Phase) + "/" + string(r.Failure.Reason)
-	}
-	var parts []string
-	for _, p := range r.Ports {
-		if f := p.Result.Failure; f != nil {
-			parts = append(parts, fmt.Sprintf("%d: %s/%s", p.Port, f.Phase, f.Reason))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// phaseSummary is the phase timings, one line per dialogue, for the landing page.
-func phaseSummary(r *prober.Result) []string {
-	one := func(r *prober.Result) string {
-		var parts []string
-		for _, ph := range phaseOrder {
-			if d, ok := r.Duration(ph); ok {
-				parts = append(parts, fmt.Sprintf("%s %s", ph, d.Round(100*time.Microsecond)))
-			}
-		}
-		return strings.Join(parts, " · ")
-	}
-	if r.Addresses != nil || r.MX != nil {
-		return nestedPhaseSummary(r, one)
-	}
-	if r.Ports == nil {
-		return []string{one(r)}
-	}
-	var lines []string
-	for _, p := range r.Ports {
-		lines = append(lines, fmt.Sprintf("[%d] %s", p.Port, one(p.Result)))
-	}
-	return lines
 }

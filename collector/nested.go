@@ -3,7 +3,9 @@ package collector
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
@@ -20,16 +22,21 @@ func checkMXTarget(moduleName string, t prober.Target) error {
 	return nil
 }
 
-// child is a result nested in another (an MX host, an address), with where it sits.
+// child is a result nested in another (a submission port, an MX host, an
+// address), with where it sits.
 type child struct {
 	where  string
 	result *prober.Result
 }
 
-// children lists the results nested in r with all_addresses and the mx
-// prober, depth first: each MX host, then its addresses.
+// children lists the results nested in r, depth first: the submission
+// prober's ports; with all_addresses each address; with the mx prober each
+// MX host, then its addresses.
 func children(r *prober.Result) []child {
 	var out []child
+	for _, p := range r.Ports {
+		out = append(out, child{strconv.Itoa(p.Port), p.Result})
+	}
 	for _, a := range r.Addresses {
 		out = append(out, child{a.Addr.String(), a.Result})
 	}
@@ -45,9 +52,25 @@ func children(r *prober.Result) []child {
 	return out
 }
 
-// nestedFailureSummary is "phase/reason" of the probe and of each nested
-// result that failed: "mx2.example.com 192.0.2.7: connect/refused".
-func nestedFailureSummary(r *prober.Result) string {
+// dialogues are the single SMTP dialogues of a probe: itself, or the
+// innermost of its nested results.
+func dialogues(r *prober.Result) []*prober.Result {
+	nested := children(r)
+	if len(nested) == 0 {
+		return []*prober.Result{r}
+	}
+	var out []*prober.Result
+	for _, c := range nested {
+		if len(children(c.result)) == 0 {
+			out = append(out, c.result)
+		}
+	}
+	return out
+}
+
+// failureSummary is "phase/reason" of the probe and of each nested result
+// that failed ("mx2.example.com 192.0.2.7: connect/refused"), empty on success.
+func failureSummary(r *prober.Result) string {
 	var parts []string
 	if f := r.Failure; f != nil {
 		parts = append(parts, fmt.Sprintf("%s/%s", f.Phase, f.Reason))
@@ -60,10 +83,24 @@ func nestedFailureSummary(r *prober.Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// nestedPhaseSummary is the probe's own phases, then a line "[where] …" for each nested result that ran any.
-func nestedPhaseSummary(r *prober.Result, one func(*prober.Result) string) []string {
-	lines := []string{one(r)}
-	for _, c := range children(r) {
+// phaseSummary is the phase timings for the landing page: the probe's own,
+// then a line "[where] …" for each nested result that ran any.
+func phaseSummary(r *prober.Result) []string {
+	one := func(r *prober.Result) string {
+		var parts []string
+		for _, ph := range phaseOrder {
+			if d, ok := r.Duration(ph); ok {
+				parts = append(parts, fmt.Sprintf("%s %s", ph, d.Round(100*time.Microsecond)))
+			}
+		}
+		return strings.Join(parts, " · ")
+	}
+	nested := children(r)
+	var lines []string
+	if own := one(r); own != "" || len(nested) == 0 {
+		lines = append(lines, own)
+	}
+	for _, c := range nested {
 		if s := one(c.result); s != "" {
 			lines = append(lines, fmt.Sprintf("[%s] %s", c.where, s))
 		}
