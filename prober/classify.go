@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"time"
 )
 
 // codeError is a well-formed reply with a code the dialogue did not expect.
@@ -99,16 +98,4 @@ func classifyCert(err error) Reason {
 		return ReasonCertHostname
 	}
 	return ReasonCertUntrusted
-}
-
-// remaining is the time left before ctx's deadline (a small positive floor).
-func remaining(ctx context.Context) time.Duration {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return time.Minute
-	}
-	if d := time.Until(dl); d > 0 {
-		return d
-	}
-	return time.Millisecond
 }

@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -136,11 +135,11 @@ func getPolicy(ctx context.Context, host string, m config.Module) ([]byte, error
 	cfg.InsecureSkipVerify = false
 	port := strconv.Itoa(m.MX.MTASTSPort)
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		ip, err := resolveWith(ctx, newResolver(m).ips(), host, m.PreferredIPProtocol, m.IPProtocolFallback)
+		ip, err := newResolver(m).pick(ctx, host, m)
 		if err != nil {
 			return nil, err
 		}
-		if a, ok := netip.AddrFromSlice(ip); !ok || !m.Allowed.Allows(host, a.Unmap()) {
+		if !m.Allowed.Allows(host, ip) {
 			return nil, fmt.Errorf("%w: %s resolves to %s", ErrTargetForbidden, host, ip)
 		}
 		return (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), port))

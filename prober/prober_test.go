@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -555,11 +556,14 @@ func TestIPv6Literal(t *testing.T) {
 
 func TestResolvePreference(t *testing.T) {
 	ctx := context.Background()
-	ip, err := resolve(ctx, "localhost", "ip4", false)
-	if err != nil || ip.To4() == nil {
+	m := module("tcp", "", time.Second)
+	m.IPProtocolFallback = false
+	ip, err := newResolver(m).pick(ctx, "localhost", m)
+	if err != nil || !ip.Is4() {
 		t.Fatalf("localhost ip4 = %v, %v", ip, err)
 	}
-	if ip, err := resolve(ctx, "127.0.0.1", "ip6", false); err != nil || !ip.Equal(net.IPv4(127, 0, 0, 1)) {
+	m.PreferredIPProtocol = "ip6"
+	if ip, err := newResolver(m).pick(ctx, "127.0.0.1", m); err != nil || ip != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("an IP literal is used as it is: %v %v", ip, err)
 	}
 }

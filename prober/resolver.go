@@ -65,6 +65,26 @@ func (r resolver) lookupAddrs(ctx context.Context, host string, m config.Module)
 	return addrs, nil
 }
 
+// pick chooses the one address a dialogue dials: an IP literal as it is,
+// otherwise the lowest address of the preferred family (stable from probe to
+// probe), or of the other family when ip_protocol_fallback allows.
+func (r resolver) pick(ctx context.Context, host string, m config.Module) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap(), nil
+	}
+	addrs, err := r.lookupAddrs(ctx, host, m)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	wantV4 := m.PreferredIPProtocol != "ip6"
+	for _, a := range addrs {
+		if a.Is4() == wantV4 {
+			return a, nil
+		}
+	}
+	return addrs[0], nil // lookupAddrs returned the other family only because fallback is on
+}
+
 // query asks one question with the DO bit set, so a validating resolver
 // says with the AD bit whether it validated the answer. It retries over
 // TCP when the UDP answer is truncated and on a lost UDP packet (3 tries at
@@ -192,4 +212,16 @@ func hostName(s string) string {
 		return s
 	}
 	return strings.ToLower(strings.TrimSuffix(s, "."))
+}
+
+// remaining is the time left before ctx's deadline (a small positive floor).
+func remaining(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Minute
+	}
+	if d := time.Until(dl); d > 0 {
+		return d
+	}
+	return time.Millisecond
 }
