@@ -6,7 +6,7 @@ PKG        = github.com/prometheus/common/version
 LDFLAGS    = -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Branch=$(BRANCH) \
              -X $(PKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all style vet build unit test e2e checkrules bench run
+.PHONY: all style vet build unit test e2e checkrules bench fuzz run
 
 all: style vet build unit
 
@@ -36,7 +36,13 @@ checkrules:
 	promtool check config examples/prometheus-vantages.yml
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	bash bench/run.sh
+
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzReadReply$$' -fuzztime 60s ./prober/
+	go test -run '^$$' -fuzz '^FuzzParseEHLO$$' -fuzztime 60s ./prober/
+	go test -run '^$$' -fuzz '^FuzzParseTarget$$' -fuzztime 60s ./prober/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./config/
 
 run:
 	go run .
