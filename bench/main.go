@@ -243,8 +243,7 @@ func startProc(name string, args []string, addr string) (*exporterProc, error) {
 }
 
 func startOurs(bin, dir, caPath string) (*exporterProc, error) {
-	cfg := filepath.Join(dir, "smtp_exporter.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`modules:
+	return startExporter(bin, filepath.Join(dir, "smtp_exporter.yml"), fmt.Sprintf(`modules:
   bench:
     prober: starttls
     timeout: 5s
@@ -252,20 +251,12 @@ func startOurs(bin, dir, caPath string) (*exporterProc, error) {
       ehlo: bench.test
     tls_config:
       ca_file: %s
-`, caPath)), 0o600); err != nil {
-		return nil, err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	return startProc(bin, []string{"--config.file", cfg, "--web.listen-address", addr, "--log.level", "warn"}, addr)
+`, caPath))
 }
 
 func startBlackbox(bin, dir, caPath string) (*exporterProc, error) {
-	cfg := filepath.Join(dir, "blackbox.yml")
 	// The usual hand-written STARTTLS module: blackbox's send appends "\n".
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`modules:
+	return startExporter(bin, filepath.Join(dir, "blackbox.yml"), fmt.Sprintf(`modules:
   smtp_starttls:
     prober: tcp
     timeout: 5s
@@ -283,14 +274,20 @@ func startBlackbox(bin, dir, caPath string) (*exporterProc, error) {
         - expect: "^221 "
       tls_config:
         ca_file: %s
-`, caPath)), 0o600); err != nil {
+`, caPath))
+}
+
+// startExporter writes config to cfgPath and starts bin (either exporter:
+// both take the same flags) on a free loopback port.
+func startExporter(bin, cfgPath, config string) (*exporterProc, error) {
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	return startProc(bin, []string{"--config.file=" + cfg, "--web.listen-address=" + addr, "--log.level=warn"}, addr)
+	return startProc(bin, []string{"--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=warn"}, addr)
 }
 
 func stop(cmd *exec.Cmd) {
