@@ -121,28 +121,67 @@ type portReport struct {
 func newCheckReport(req collector.Request, res *prober.Result, took time.Duration, now time.Time) checkReport {
 	r := checkReport{Target: req.Target.String(), Module: req.ModuleName, Prober: req.Module.Prober,
 		Success: res.Success(), Duration: took.Seconds()}
-	if res.Addresses != nil || res.MX != nil {
-		return nestedCheckReport(r, req, res, now)
-	}
-	if res.Ports == nil {
-		r.Ports = []portReport{newPortReport(req.Target.Port, req.Module.Prober, res, now)}
-		if res.Success() {
-			r.Verdict = fmt.Sprintf("port %d works (%s).", req.Target.Port, modeName(req.Module.Prober))
-		} else {
-			r.Verdict = fmt.Sprintf("port %d does not work: %s.", req.Target.Port, r.Ports[0].Explanation)
+	res.Walk(func(n prober.Node) {
+		if row, ok := dialogueRow(req, res, n, now); ok {
+			r.Ports = append(r.Ports, row)
 		}
-		return r
-	}
-	modes := map[int]string{}
-	for _, p := range req.Module.Submission.Ports {
-		modes[p.Port] = p.Prober
-	}
-	for _, p := range res.Ports {
-		r.Ports = append(r.Ports, newPortReport(p.Port, modes[p.Port], p.Result, now))
-	}
+	})
 	r.Chosen = res.SubmissionPort
-	r.Verdict = submissionVerdict(r.Ports, res.SubmissionPort)
+	r.Verdict = verdict(r, req, res)
 	return r
+}
+
+// dialogueRow is the report's row for a node of the probe's tree: each
+// dialogue, and a host whose failure kept it from having any (an MX host
+// that does not resolve). Summaries (the submission picture, the domain)
+// speak in the verdict instead.
+func dialogueRow(req collector.Request, res *prober.Result, n prober.Node, now time.Time) (portReport, bool) {
+	d := n.Result
+	if d.Nested() && (d.Failure == nil || len(n.Path) == 0) {
+		return portReport{}, false
+	}
+	kind, _ := config.KindOf(req.Module.Prober)
+	port, transport := req.Target.Port, kind.Transport
+	if kind.Shape == config.Domain {
+		port = req.Module.MX.Port
+	}
+	host := strings.Join(n.Path, " ")
+	if kind.Shape == config.Host { // the path is the port
+		host = ""
+		for _, p := range req.Module.Submission.Ports {
+			if strconv.Itoa(p.Port) == n.Path[0] {
+				k, _ := config.KindOf(p.Prober)
+				port, transport = p.Port, k.Transport
+			}
+		}
+	}
+	row := newPortReport(port, transport, d, now)
+	row.Host = host
+	if d.DANE != nil {
+		row.DANEMatch = d.DANE.Match
+	}
+	if res.MX != nil && len(n.Path) > 0 {
+		for _, h := range res.MX.Hosts {
+			if h.Name == n.Path[0] {
+				row.MTASTSMatch = h.PolicyMatch
+			}
+		}
+	}
+	return row, true
+}
+
+// verdict is the report's last line: what an SRE should take from it.
+func verdict(r checkReport, req collector.Request, res *prober.Result) string {
+	kind, _ := config.KindOf(req.Module.Prober)
+	switch {
+	case kind.Shape == config.Host:
+		return submissionVerdict(r.Ports, res.SubmissionPort)
+	case res.Nested():
+		return nestedVerdict(res)
+	case res.Success():
+		return fmt.Sprintf("port %d works (%s).", req.Target.Port, kind.Transport)
+	}
+	return fmt.Sprintf("port %d does not work: %s.", req.Target.Port, r.Ports[0].Explanation)
 }
 
 func submissionVerdict(ports []portReport, chosen int) string {
@@ -161,18 +200,28 @@ func submissionVerdict(ports []portReport, chosen int) string {
 	return fmt.Sprintf("use port %d with %s: port %d does not work (%s).", chosen, mode, ports[0].Port, ports[0].Explanation)
 }
 
-func modeName(proberName string) string {
-	switch proberName {
-	case "tls":
-		return "implicit TLS"
-	case "starttls":
-		return "STARTTLS"
+// nestedVerdict sums up an all_addresses or mx probe: how many of its
+// addresses or MX hosts work, the domain's own failure and MTA-STS policy.
+func nestedVerdict(res *prober.Result) string {
+	v, what := "", "addresses"
+	if res.MX != nil {
+		what = "MX hosts"
+		if p := res.MX.MTASTS; p != nil {
+			v = fmt.Sprintf("MTA-STS policy %s (max_age %ds). ", p.Mode, p.MaxAge)
+		}
 	}
-	return "plain SMTP"
+	working, total := res.Working(), len(res.Children())
+	switch f := res.Failure; {
+	case f != nil:
+		return v + fmt.Sprintf("%s; %d of %d %s work.", explain(f), working, total, what)
+	case res.Success():
+		return v + fmt.Sprintf("all %d %s work.", total, what)
+	}
+	return v + fmt.Sprintf("%d of %d %s work.", working, total, what)
 }
 
-func newPortReport(port int, proberName string, res *prober.Result, now time.Time) portReport {
-	p := portReport{Port: port, Mode: modeName(proberName), Works: res.Success(), GreetingCode: res.GreetingCode,
+func newPortReport(port int, transport config.Transport, res *prober.Result, now time.Time) portReport {
+	p := portReport{Port: port, Mode: transport.String(), Works: res.Success(), GreetingCode: res.GreetingCode,
 		Phases: map[string]float64{}, StartTLS: res.StartTLSAdvertised, Auth: res.AuthAdvertised,
 		AuthBeforeTLS: res.AuthBeforeTLS, AuthSuccess: res.AuthSuccess, AuthEnforced: res.AuthEnforced, SizeLimit: res.SizeLimit}
 	for _, t := range res.Timings {
@@ -200,60 +249,17 @@ func newPortReport(port int, proberName string, res *prober.Result, now time.Tim
 	return p
 }
 
-// explain says in words what a failure most likely means for an SRE.
+// plainText drops the README's Markdown from an explanation for the terminal.
+var plainText = strings.NewReplacer("`", "", "**", "")
+
+// explain says in words what a failure most likely means for an SRE, with
+// where it happened and the reply code that decided it.
 func explain(f *prober.Failure) string {
-	code := ""
+	s := fmt.Sprintf("%s/%s: %s", f.Phase, f.Reason, plainText.Replace(f.Reason.Explanation()))
 	if f.Code != 0 {
-		code = " (reply " + strconv.Itoa(f.Code) + ")"
+		s += " (reply " + strconv.Itoa(f.Code) + ")"
 	}
-	switch f.Reason {
-	case prober.ReasonTimeout:
-		if f.Phase == prober.PhaseConnect {
-			return "connect timed out: the port is likely filtered by a firewall dropping packets"
-		}
-		return "timed out during " + string(f.Phase) + ": the server stopped answering"
-	case prober.ReasonRefused:
-		return "connection refused: nothing listening, or a firewall rejecting"
-	case prober.ReasonUnreachable:
-		return "network unreachable: no route to the host"
-	case prober.ReasonDNS:
-		return "the name does not resolve"
-	case prober.ReasonReset:
-		return "the server closed the connection during " + string(f.Phase)
-	case prober.ReasonBadReply:
-		return "the server's reply during " + string(f.Phase) + " is not valid SMTP"
-	case prober.ReasonUnexpectedCode:
-		return "unexpected reply during " + string(f.Phase) + code
-	case prober.ReasonStartTLSUnsupported:
-		return "STARTTLS is not offered"
-	case prober.ReasonTLSHandshake:
-		return "the TLS handshake failed (wrong port type, or no common version or cipher)"
-	case prober.ReasonCertExpired:
-		return "the certificate has expired or is not yet valid"
-	case prober.ReasonCertUntrusted:
-		return "the certificate is not signed by a trusted CA"
-	case prober.ReasonCertHostname:
-		return "the certificate does not name this host"
-	case prober.ReasonAuthUnsupported:
-		return "AUTH is not offered after TLS"
-	case prober.ReasonAuthFailed:
-		return "authentication failed" + code
-	case prober.ReasonAuthNotEnforced:
-		return "mail is accepted without authentication: an open submission port"
-	case prober.ReasonAuthBeforeTLS:
-		return "AUTH is offered before TLS"
-	case prober.ReasonForbidden:
-		return "outside allowed_targets: not dialled"
-	case prober.ReasonNullMX:
-		return "the domain publishes a null MX: it accepts no mail"
-	case prober.ReasonDANEMismatch:
-		return "the certificate matches none of the host's TLSA records: DANE senders will not deliver (stale TLSA after a renewal?)"
-	case prober.ReasonMTASTSPolicy:
-		return "no usable MTA-STS policy"
-	case prober.ReasonMTASTSMXMismatch:
-		return "the enforce MTA-STS policy does not name this MX host: MTA-STS senders will not deliver"
-	}
-	return string(f.Phase) + "/" + string(f.Reason)
+	return s
 }
 
 func yesNo(b *bool) string {

@@ -63,7 +63,7 @@ func TestCheckReportSubmission(t *testing.T) {
 		"TLS 1.3",
 		"30 days left",
 		"nothing listening",
-		"Verdict: use port 465 with implicit TLS: port 587 does not work (connect timed out",
+		"Verdict: use port 465 with implicit TLS: port 587 does not work (connect/timeout: no answer before the deadline",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -74,14 +75,7 @@ func ResolveRequest(cfg *config.Config, target, moduleName string) (Request, err
 		return Request{}, err
 	}
 	if moduleName == "" {
-		switch t.Port {
-		case 0:
-			moduleName = "submission"
-		case 465:
-			moduleName = "tls"
-		default:
-			moduleName = "starttls"
-		}
+		moduleName = config.KindForPort(t.Port)
 		if _, ok := cfg.Modules[moduleName]; !ok {
 			return Request{}, fmt.Errorf("no module given and the config has no module %q: add module= (one of %s)", moduleName, strings.Join(cfg.ModuleNames(), ", "))
 		}
@@ -90,18 +84,34 @@ func ResolveRequest(cfg *config.Config, target, moduleName string) (Request, err
 	if !ok {
 		return Request{}, &unknownModuleError{name: moduleName, known: cfg.ModuleNames()}
 	}
-	if m.Prober == "mx" {
-		if err := checkMXTarget(moduleName, t); err != nil {
-			return Request{}, err
-		}
-	} else if m.Prober == "submission" {
-		if t.Port != 0 {
-			return Request{}, fmt.Errorf("module %q uses the submission prober, which probes the host's submission ports itself: give a host without a port", moduleName)
-		}
-	} else if t.Port == 0 {
-		t.Port = config.DefaultPorts[m.Prober]
+	k, _ := config.KindOf(m.Prober) // validated at load
+	if err := fitTarget(moduleName, k, &t); err != nil {
+		return Request{}, err
 	}
 	return Request{ModuleName: moduleName, Module: m, Target: t}, nil
+}
+
+// fitTarget checks t against what the kind's target names, and gives a
+// target of one server the kind's default port when it has none.
+func fitTarget(moduleName string, k config.Kind, t *prober.Target) error {
+	switch k.Shape {
+	case config.Host:
+		if t.Port != 0 {
+			return fmt.Errorf("module %q uses the %s prober, which probes %s itself: give a host without a port", moduleName, k.Name, k.Summary)
+		}
+	case config.Domain:
+		if t.Port != 0 {
+			return fmt.Errorf("module %q uses the %s prober, which probes %s itself: give a domain without a port", moduleName, k.Name, k.Summary)
+		}
+		if _, err := netip.ParseAddr(t.Host); err == nil {
+			return fmt.Errorf("module %q uses the %s prober: give a mail domain, not the IP address %s", moduleName, k.Name, t.Host)
+		}
+	default:
+		if t.Port == 0 {
+			t.Port = k.DefaultPort
+		}
+	}
+	return nil
 }
 
 type unknownModuleError struct {
@@ -124,7 +134,7 @@ func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (
 	defer h.Metrics.inFlight.Dec()
 	logger.Info("beginning probe", "prober", req.Module.Prober, "timeout_seconds", timeout.Seconds())
 	start := time.Now()
-	res := prober.Probers[req.Module.Prober](ctx, req.Target, req.Module, logger)
+	res := prober.Probe(ctx, req.Target, req.Module, logger)
 	took := time.Since(start)
 	if res.Success() {
 		logger.Info("probe succeeded", "duration_seconds", took.Seconds())
@@ -195,7 +205,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // backup MX outside allowed_targets) is answered as usual, the forbidden
 // parts failing with reason "forbidden".
 func forbidden(r *prober.Result) bool {
-	leaves := dialogues(r)
+	leaves := r.Dialogues()
 	for _, d := range leaves {
 		if d.Failure == nil || d.Failure.Reason != prober.ReasonForbidden {
 			return false

@@ -3,18 +3,10 @@
 package collector
 
 import (
-	"strconv"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
-
-// phaseOrder is the order phases are reported in.
-var phaseOrder = []prober.Phase{
-	prober.PhaseResolve, prober.PhaseConnect, prober.PhaseGreeting, prober.PhaseEHLO, prober.PhaseStartTLS,
-	prober.PhaseTLS, prober.PhaseDANE, prober.PhaseAuth, prober.PhaseMail, prober.PhaseQuit, prober.PhaseMTASTS,
-}
 
 // probeMetrics is every probe_* metric of the contract, in this one file.
 // /probe writes them with writeText (exposition.go); as a Collector it is the
@@ -30,22 +22,19 @@ func (p probeMetrics) Collect(ch chan<- prometheus.Metric) {
 	p.emit(emitter{sink: chanSink(ch)})
 }
 
-// emit reports the whole Result to e's sink.
+// emit reports the whole Result to e's sink: the probe's verdict, then each
+// Result of its tree with the labels that place it.
 func (p probeMetrics) emit(e emitter) {
 	e.gauge("probe_success", "1 if every step of the module passed.", b2f(p.res.Success()))
 	e.gauge("probe_duration_seconds", "How long the whole probe took.", p.durationSeconds)
-	if p.res.MX != nil {
-		collectMX(e, p.res)
-		return
-	}
-	if p.res.Ports == nil {
-		collectResult(e, p.res)
-		return
-	}
-	e.gauge("probe_smtp_submission_port", "The port the submission decision rule picks (587 → 465 → 2525), 0 if none works.", float64(p.res.SubmissionPort))
-	for _, pr := range p.res.Ports {
-		collectDialogue(e.with("port", strconv.Itoa(pr.Port)), pr.Result)
-	}
+	p.res.Walk(func(n prober.Node) {
+		ne := e.with(n.Labels...)
+		if n.Result.Nested() {
+			collectSummary(ne, n.Result)
+		} else {
+			collectDialogue(ne, n.Result)
+		}
+	})
 }
 
 // collectDialogue reports one dialogue; for the submission prober e carries the port label.
@@ -89,7 +78,7 @@ func collectTimings(e emitter, r *prober.Result) {
 	if d, ok := r.Duration(prober.PhaseResolve); ok {
 		e.gauge("probe_dns_lookup_time_seconds", "How long name resolution took (blackbox's name, kept for compatibility).", d.Seconds())
 	}
-	for _, ph := range phaseOrder {
+	for _, ph := range prober.Phases {
 		if d, ok := r.Duration(ph); ok {
 			e.gauge("probe_smtp_duration_seconds", "Duration of each phase of the SMTP dialogue that ran.", d.Seconds(), "phase", string(ph))
 		}
@@ -106,49 +95,37 @@ func collectFailure(e emitter, f *prober.Failure) {
 	}
 }
 
-// ---- Port 25: every address, MX hosts, DANE, MTA-STS ----
-//
+// collectSummary reports a Result that summarises nested ones: its own
+// phases and failure (the lookups before the dialogues), and what it counts.
 // Label values stay bounded by DNS and by the probers' caps: address and
 // ip_version at most 16 per host, mx and preference at most 10 per domain.
-
-// collectResult reports one host: its dialogue, or with all_addresses one
-// per address, labelled address and ip_version.
-func collectResult(e emitter, r *prober.Result) {
-	if r.Addresses == nil {
-		collectDialogue(e, r)
-		return
+func collectSummary(e emitter, r *prober.Result) {
+	if r.Ports != nil {
+		e.gauge("probe_smtp_submission_port", "The port the submission decision rule picks (587 → 465 → 2525), 0 if none works.", float64(r.SubmissionPort))
 	}
-	working := 0
-	for _, a := range r.Addresses {
-		if a.Result.Success() {
-			working++
-		}
-	}
-	e.gauge("probe_smtp_addresses", "Addresses probed with all_addresses: the host's A and AAAA records, at most 16.", float64(len(r.Addresses)))
-	e.gauge("probe_smtp_addresses_working", "Addresses whose dialogue passed every step (all_addresses).", float64(working))
 	collectTimings(e, r)
 	collectFailure(e, r.Failure)
-	for _, a := range r.Addresses {
-		collectDialogue(e.with("address", a.Addr.String(), "ip_version", a.IPVersion()), a.Result)
+	if r.Addresses != nil {
+		e.gauge("probe_smtp_addresses", "Addresses probed with all_addresses: the host's A and AAAA records, at most 16.", float64(len(r.Addresses)))
+		e.gauge("probe_smtp_addresses_working", "Addresses whose dialogue passed every step (all_addresses).", float64(r.Working()))
+	}
+	if r.MX != nil {
+		collectMX(e, r)
 	}
 }
 
-// collectMX reports the mx prober: the domain's summary unlabelled, each MX
-// host's dialogues labelled mx and preference.
+// collectMX reports the mx prober's domain: its MX hosts, and its MTA-STS
+// policy with whether it names each host.
 func collectMX(e emitter, r *prober.Result) {
 	mx := r.MX
 	e.gauge("probe_smtp_mx_hosts", "MX hosts probed: the domain's MX records (the domain itself without any; 0 for null MX), at most 10.", float64(len(mx.Hosts)))
-	e.gauge("probe_smtp_mx_hosts_working", "MX hosts whose every dialogue passed every step.", float64(mx.Working()))
-	collectTimings(e, r)
-	collectFailure(e, r.Failure)
+	e.gauge("probe_smtp_mx_hosts_working", "MX hosts whose every dialogue passed every step.", float64(r.Working()))
 	if p := mx.MTASTS; p != nil {
 		e.gauge("probe_smtp_mta_sts_mode_info", "Mode of the domain's MTA-STS policy: enforce, testing or none.", 1, "mode", p.Mode)
 		e.gauge("probe_smtp_mta_sts_max_age_seconds", "max_age of the domain's MTA-STS policy.", float64(p.MaxAge))
 	}
-	for _, h := range mx.Hosts {
-		he := e.with("mx", h.Name, "preference", strconv.Itoa(int(h.Preference)))
-		he.flag("probe_smtp_mta_sts_mx_match", "1 if the MTA-STS policy's mx patterns name this MX host.", h.PolicyMatch)
-		collectResult(he, h.Result)
+	for i, c := range r.Children() {
+		e.with(c.Labels...).flag("probe_smtp_mta_sts_mx_match", "1 if the MTA-STS policy's mx patterns name this MX host.", mx.Hosts[i].PolicyMatch)
 	}
 }
 
@@ -187,13 +164,16 @@ func (e emitter) gauge(name, help string, v float64, labelPairs ...string) {
 	e.sink.gauge(name, help, v, labels)
 }
 
-// with returns an emitter that adds the label pairs to its own.
-func (e emitter) with(labelPairs ...string) emitter {
-	labels := append([]labelPair{}, e.labels...)
-	for i := 0; i+1 < len(labelPairs); i += 2 {
-		labels = append(labels, labelPair{labelPairs[i], labelPairs[i+1]})
+// with returns an emitter that adds labels to its own.
+func (e emitter) with(labels ...prober.Label) emitter {
+	if len(labels) == 0 {
+		return e
 	}
-	return emitter{sink: e.sink, labels: labels}
+	all := append([]labelPair{}, e.labels...)
+	for _, l := range labels {
+		all = append(all, labelPair{l.Name, l.Value})
+	}
+	return emitter{sink: e.sink, labels: all}
 }
 
 // chanSink makes const metrics for a registry.

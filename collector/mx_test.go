@@ -195,11 +195,11 @@ func TestNestedSummaries(t *testing.T) {
 	}
 	// Every dialogue forbidden, however deep: 403.
 	whole := mxResult()
-	for _, d := range dialogues(whole) {
+	for _, d := range whole.Dialogues() {
 		forbid(d)
 	}
-	if len(dialogues(whole)) != 4 || !forbidden(whole) {
-		t.Errorf("%d dialogues, all forbidden: want 4 and a 403", len(dialogues(whole)))
+	if len(whole.Dialogues()) != 4 || !forbidden(whole) {
+		t.Errorf("%d dialogues, all forbidden: want 4 and a 403", len(whole.Dialogues()))
 	}
 	if errors.Is(nil, prober.ErrTargetForbidden) {
 		t.Fatal("unreachable")

@@ -20,14 +20,6 @@ import (
 	yaml "go.yaml.in/yaml/v2"
 )
 
-// ProberNames is the one list of prober names: config validation uses it and
-// a test in prober/ asserts each has an implementation.
-var ProberNames = []string{"tcp", "starttls", "tls", "submission", "mx"}
-
-// DefaultPorts is the port a prober dials when the target names none.
-// The submission prober takes a host only, the mx prober a domain only.
-var DefaultPorts = map[string]int{"tcp": 25, "starttls": 587, "tls": 465}
-
 // Config is the whole file.
 type Config struct {
 	// AllowedTargets, when set, limits /probe to these CIDRs, addresses,
@@ -101,6 +93,10 @@ type Auth struct {
 	Mechanism string `yaml:"mechanism,omitempty"`
 }
 
+// AuthMechanisms are the SASL mechanisms spoken, in order of preference
+// when the module names none.
+var AuthMechanisms = []string{"CRAM-MD5", "PLAIN", "LOGIN"}
+
 // Submission lists the ports of the submission prober in order of preference.
 type Submission struct {
 	Ports []SubmissionPort `yaml:"ports,omitempty"`
@@ -134,11 +130,40 @@ var DefaultSMTP = SMTP{
 	RcptTo:             "probe@example.invalid",
 }
 
-// UnmarshalYAML applies the defaults before the user's values.
+// UnmarshalYAML applies the defaults before the user's values, and after
+// them the defaults that depend on the prober kind. Defaults live here only.
 func (m *Module) UnmarshalYAML(unmarshal func(any) error) error {
 	*m = DefaultModule
 	type plain Module
-	return unmarshal((*plain)(m))
+	if err := unmarshal((*plain)(m)); err != nil {
+		return err
+	}
+	m.fillDefaults()
+	return nil
+}
+
+// fillDefaults sets what the user left out and the kind decides, and
+// normalises spellings the checks then compare.
+func (m *Module) fillDefaults() {
+	k, _ := KindOf(m.Prober)
+	if k.Accepts(OptSubmissionPorts) && len(m.Submission.Ports) == 0 {
+		m.Submission.Ports = slices.Clone(DefaultSubmissionPorts)
+	}
+	if k.Accepts(OptMX) && m.MX.Port == 0 {
+		m.MX.Port = k.DefaultPort
+	}
+	if m.MX.MTASTS && m.MX.MTASTSPort == 0 {
+		m.MX.MTASTSPort = DefaultMTASTSPort
+	}
+	if m.PreferredIPProtocol == "" {
+		m.PreferredIPProtocol = DefaultModule.PreferredIPProtocol
+	}
+	if addr, err := parseResolverAddr(m.DNSResolver); err == nil {
+		m.DNSResolver = addr
+	}
+	if a := m.SMTP.Auth; a != nil {
+		a.Mechanism = strings.ToUpper(a.Mechanism)
+	}
 }
 
 // UnmarshalYAML applies the defaults before the user's values.
@@ -192,20 +217,20 @@ func (d *moduleDecoder) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
+// builtinYAML is the config used when no --config.file is given: one module
+// per kind a bare request may pick, named after it.
+const builtinYAML = `
+modules:
+  tcp: {prober: tcp}
+  starttls: {prober: starttls}
+  tls: {prober: tls}
+  submission: {prober: submission}
+`
+
 // Builtin is the config used when no --config.file is given.
 func Builtin() *Config {
-	mod := func(prober string) Module {
-		m := DefaultModule
-		m.Prober = prober
-		return m
-	}
-	c := &Config{Modules: map[string]Module{
-		"tcp":        mod("tcp"),
-		"starttls":   mod("starttls"),
-		"tls":        mod("tls"),
-		"submission": mod("submission"),
-	}}
-	if err := c.validate(); err != nil {
+	c, err := Parse([]byte(builtinYAML))
+	if err != nil {
 		panic("built-in config is invalid: " + err.Error())
 	}
 	return c
@@ -264,122 +289,6 @@ func (c *Config) ModuleNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func (c *Config) validate() error {
-	if len(c.Modules) == 0 {
-		return errors.New("no modules defined")
-	}
-	allowed, err := parseAllowList(c.AllowedTargets)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, name := range c.ModuleNames() {
-		m := c.Modules[name]
-		if err := m.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("module %q: %w", name, err))
-			continue
-		}
-		m.Allowed = allowed
-		c.Modules[name] = m
-	}
-	return errors.Join(errs...)
-}
-
-func (m *Module) validate() error {
-	if m.Prober == "" {
-		return fmt.Errorf("prober: missing (one of %s)", strings.Join(ProberNames, ", "))
-	}
-	if !slices.Contains(ProberNames, m.Prober) {
-		return fmt.Errorf("prober: unknown prober %q (one of %s)", m.Prober, strings.Join(ProberNames, ", "))
-	}
-	if m.Timeout <= 0 {
-		return fmt.Errorf("timeout: must be positive, got %s", m.Timeout)
-	}
-	if err := m.validatePort25(); err != nil {
-		return err
-	}
-	switch m.PreferredIPProtocol {
-	case "ip4", "ip6":
-	case "":
-		m.PreferredIPProtocol = "ip4"
-	default:
-		return fmt.Errorf("preferred_ip_protocol: must be ip4 or ip6, got %q", m.PreferredIPProtocol)
-	}
-	if c := m.SMTP.ExpectGreetingCode; c < 200 || c > 599 {
-		return fmt.Errorf("smtp.expect_greeting_code: must be an SMTP reply code (200-599), got %d", c)
-	}
-	if strings.ContainsAny(m.SMTP.EHLO, " \r\n") {
-		return fmt.Errorf("smtp.ehlo: must be one domain or address literal, got %q", m.SMTP.EHLO)
-	}
-	for field, addr := range map[string]string{"smtp.mail_from": m.SMTP.MailFrom, "smtp.rcpt_to": m.SMTP.RcptTo} {
-		if strings.ContainsAny(addr, "<> \r\n") {
-			return fmt.Errorf("%s: must be a bare address without <>, spaces or line breaks, got %q", field, addr)
-		}
-	}
-	if m.SMTP.CheckAuthEnforced && (m.SMTP.MailFrom == "" || m.SMTP.RcptTo == "") {
-		return errors.New("smtp.check_auth_enforced: needs smtp.mail_from and smtp.rcpt_to")
-	}
-	if a := m.SMTP.Auth; a != nil {
-		if err := a.validate(); err != nil {
-			return fmt.Errorf("smtp.auth.%w", err)
-		}
-	}
-	if m.Prober == "tcp" && (m.SMTP.Auth != nil || m.SMTP.CheckAuthEnforced) {
-		return errors.New("smtp.auth and smtp.check_auth_enforced need TLS: use prober starttls, tls or submission (credentials never go over plaintext)")
-	}
-	if m.SMTP.FailIfAuthBeforeTLS && m.Prober != "starttls" && m.Prober != "submission" {
-		return fmt.Errorf("smtp.fail_if_auth_before_tls: only for prober starttls or submission, not %s", m.Prober)
-	}
-	// Building the TLS config here catches unreadable CA and client certificate files at load time.
-	m.tls = &tlsCache{}
-	if _, err := m.ClientTLS(); err != nil {
-		return fmt.Errorf("tls_config: %w", err)
-	}
-	if m.Prober == "submission" {
-		if len(m.Submission.Ports) == 0 {
-			m.Submission.Ports = slices.Clone(DefaultSubmissionPorts)
-		}
-		seen := map[int]bool{}
-		for i, p := range m.Submission.Ports {
-			if p.Port < 1 || p.Port > 65535 {
-				return fmt.Errorf("submission.ports[%d].port: must be 1-65535, got %d", i, p.Port)
-			}
-			if seen[p.Port] {
-				return fmt.Errorf("submission.ports[%d].port: %d listed twice", i, p.Port)
-			}
-			seen[p.Port] = true
-			if p.Prober != "starttls" && p.Prober != "tls" {
-				return fmt.Errorf("submission.ports[%d].prober: must be starttls or tls, got %q", i, p.Prober)
-			}
-		}
-	} else if len(m.Submission.Ports) > 0 {
-		return fmt.Errorf("submission.ports: only for prober submission, not %s", m.Prober)
-	}
-	return nil
-}
-
-func (a *Auth) validate() error {
-	if a.Username == "" {
-		return errors.New("username: missing")
-	}
-	set := 0
-	for _, s := range []string{string(a.Password), a.PasswordFile, a.PasswordEnv} {
-		if s != "" {
-			set++
-		}
-	}
-	if set != 1 {
-		return errors.New("password: give exactly one of password, password_file or password_env")
-	}
-	switch strings.ToUpper(a.Mechanism) {
-	case "", "PLAIN", "LOGIN", "CRAM-MD5":
-		a.Mechanism = strings.ToUpper(a.Mechanism)
-	default:
-		return fmt.Errorf("mechanism: must be PLAIN, LOGIN or CRAM-MD5, got %q", a.Mechanism)
-	}
-	return nil
 }
 
 // ReadPassword returns the password from wherever the config says it lives.

@@ -263,14 +263,16 @@ func TestBuiltin(t *testing.T) {
 	if got := c.ModuleNames(); !reflect.DeepEqual(got, []string{"starttls", "submission", "tcp", "tls"}) {
 		t.Errorf("ModuleNames = %v, want sorted", got)
 	}
-	// Every prober name has a default port except submission and mx, which take a host or domain only.
-	for _, p := range ProberNames {
-		if _, ok := DefaultPorts[p]; ok == (p == "submission" || p == "mx") {
-			t.Errorf("DefaultPorts[%q] present = %v", p, ok)
+	// The kinds table: default ports, and the module /probe picks by port.
+	for name, port := range map[string]int{"tcp": 25, "starttls": 587, "tls": 465, "submission": 0, "mx": 25} {
+		if k, ok := KindOf(name); !ok || k.DefaultPort != port {
+			t.Errorf("KindOf(%q) = %+v, %v; want default port %d", name, k, ok, port)
 		}
 	}
-	if DefaultPorts["tcp"] != 25 || DefaultPorts["starttls"] != 587 || DefaultPorts["tls"] != 465 {
-		t.Errorf("DefaultPorts = %v", DefaultPorts)
+	for port, kind := range map[int]string{0: "submission", 465: "tls", 587: "starttls", 25: "starttls", 2525: "starttls"} {
+		if got := KindForPort(port); got != kind {
+			t.Errorf("KindForPort(%d) = %q, want %q", port, got, kind)
+		}
 	}
 }
 

@@ -14,7 +14,7 @@ func TestAllAddressesAllUp(t *testing.T) {
 	m := n.module("starttls")
 	m.AllAddresses = true
 
-	res := run(t, Probers["starttls"], Target{Host: "dual.example.test", Port: n.port}, m)
+	res := run(t, Probe, Target{Host: "dual.example.test", Port: n.port}, m)
 	if !res.Success() || res.Failure != nil {
 		t.Fatalf("want success, got failure %v", res.Failure)
 	}
@@ -48,7 +48,7 @@ func TestAllAddressesOneDead(t *testing.T) {
 	m := n.module("tcp")
 	m.AllAddresses = true
 
-	res := run(t, Probers["tcp"], Target{Host: "dual.example.test", Port: n.port}, m)
+	res := run(t, Probe, Target{Host: "dual.example.test", Port: n.port}, m)
 	if res.Success() {
 		t.Fatal("success with a dead address")
 	}
@@ -68,7 +68,7 @@ func TestAllAddressesFamilyRestriction(t *testing.T) {
 	m.PreferredIPProtocol = "ip6"
 	m.IPProtocolFallback = false
 
-	res := run(t, Probers["tcp"], Target{Host: "dual.example.test", Port: n.port}, m)
+	res := run(t, Probe, Target{Host: "dual.example.test", Port: n.port}, m)
 	if len(res.Addresses) != 1 || res.Addresses[0].Addr.String() != "::1" {
 		t.Fatalf("addresses %+v, want only ::1 (ip6 without fallback)", res.Addresses)
 	}
@@ -81,7 +81,7 @@ func TestAllAddressesUnknownHost(t *testing.T) {
 	n := newLoopnet(t, "127.0.25.1")
 	m := n.module("tcp")
 	m.AllAddresses = true
-	res := run(t, Probers["tcp"], Target{Host: "nowhere.example.test", Port: n.port}, m)
+	res := run(t, Probe, Target{Host: "nowhere.example.test", Port: n.port}, m)
 	wantFailure(t, res, PhaseResolve, ReasonDNS, 0)
 	if res.Addresses == nil || len(res.Addresses) != 0 {
 		t.Errorf("Addresses = %#v, want empty and non-nil (all_addresses ran)", res.Addresses)
@@ -96,7 +96,7 @@ func TestAllAddressesCapped(t *testing.T) {
 	}
 	m := n.module("tcp")
 	m.AllAddresses = true
-	res := run(t, Probers["tcp"], Target{Host: "many.example.test", Port: n.port}, m)
+	res := run(t, Probe, Target{Host: "many.example.test", Port: n.port}, m)
 	if len(res.Addresses) != maxAddresses {
 		t.Errorf("%d addresses probed, want the cap %d", len(res.Addresses), maxAddresses)
 	}
@@ -107,7 +107,7 @@ func TestModuleResolverWithoutAllAddresses(t *testing.T) {
 	n := newLoopnet(t, "127.0.25.1")
 	n.serve(t, n.cert(t, "one.example.test"), "127.0.25.1")
 	n.dns.Add(t, "one.example.test. 300 IN A 127.0.25.1")
-	res := run(t, Probers["starttls"], Target{Host: "one.example.test", Port: n.port}, n.module("starttls"))
+	res := run(t, Probe, Target{Host: "one.example.test", Port: n.port}, n.module("starttls"))
 	wantSuccess(t, res)
 	if res.Addresses != nil {
 		t.Error("Addresses set without all_addresses")

@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/base64"
@@ -9,16 +10,15 @@ import (
 	"fmt"
 	"slices"
 	"time"
-)
 
-// authMechanisms in order of preference when the module names none.
-var authMechanisms = []string{"CRAM-MD5", "PLAIN", "LOGIN"}
+	"github.com/smtp-exporter/smtp_exporter/config"
+)
 
 const redacted = "<redacted>"
 
 // auth logs in with the module's credentials. Credentials never go over a
 // plaintext connection, and never into the transcript.
-func (d *dialogue) auth() *Failure {
+func (d *dialogue) auth(context.Context) *Failure {
 	a := d.mod.SMTP.Auth
 	if a == nil {
 		return nil
@@ -33,7 +33,7 @@ func (d *dialogue) auth() *Failure {
 	}
 	mech := a.Mechanism
 	if mech == "" {
-		for _, m := range authMechanisms {
+		for _, m := range config.AuthMechanisms {
 			if slices.Contains(offered, m) {
 				mech = m
 				break
@@ -42,7 +42,7 @@ func (d *dialogue) auth() *Failure {
 	}
 	if mech == "" || !slices.Contains(offered, mech) {
 		d.res.AuthSuccess = boolPtr(false)
-		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, fmt.Errorf("no usable mechanism: server offers %v, we speak %v", offered, authMechanisms))
+		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, fmt.Errorf("no usable mechanism: server offers %v, we speak %v", offered, config.AuthMechanisms))
 	}
 	password, err := a.ReadPassword()
 	if err != nil {

@@ -2,6 +2,7 @@ package prober
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
@@ -28,7 +29,7 @@ type DANEResult struct {
 // not match fail the dialogue (senders enforcing DANE will not deliver).
 // A TLSA lookup that fails (SERVFAIL, timeout) fails it too: DANE senders
 // defer mail to such a host when its zone is signed.
-func (d *dialogue) dane() *Failure {
+func (d *dialogue) dane(ctx context.Context) *Failure {
 	if !d.mod.DANE || net.ParseIP(d.target.Host) != nil {
 		return nil
 	}
@@ -37,7 +38,7 @@ func (d *dialogue) dane() *Failure {
 		return d.pkixVerdict()
 	}
 	start := time.Now()
-	ans, err := newResolver(d.mod).lookupTLSA(d.ctx, d.target.Host, d.target.Port)
+	ans, err := newResolver(d.mod).lookupTLSA(ctx, d.target.Host, d.target.Port)
 	d.timed(PhaseDANE, start)
 	if err != nil {
 		return fail(PhaseDANE, err)

@@ -126,7 +126,7 @@ func TestDANEOverSMTP(t *testing.T) {
 	n := daneNet(t)
 	m := n.module("mx")
 	m.DANE = true
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+	res := run(t, Probe, Target{Host: "example.test"}, m)
 	if !res.Success() {
 		t.Fatalf("failed: %v %+v", res.Failure, res.MX.Hosts)
 	}
@@ -159,9 +159,9 @@ func TestDANEMismatchAfterRenewal(t *testing.T) {
 	)
 	m := n.module("mx")
 	m.DANE = true
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
-	if res.Success() || res.MX.Working() != 1 {
-		t.Fatalf("success %v, working %d: want mx2 to fail", res.Success(), res.MX.Working())
+	res := run(t, Probe, Target{Host: "example.test"}, m)
+	if res.Success() || res.Working() != 1 {
+		t.Fatalf("success %v, working %d: want mx2 to fail", res.Success(), res.Working())
 	}
 	mx2 := host(t, res, "mx2.example.test").Result
 	wantFailure(t, mx2, PhaseDANE, ReasonDANEMismatch, 0)
@@ -186,7 +186,7 @@ func TestDANEUnvalidatedIgnored(t *testing.T) {
 	n.dns.Insecure(name)
 	m := n.module("mx")
 	m.DANE = true
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+	res := run(t, Probe, Target{Host: "example.test"}, m)
 	if !res.Success() {
 		t.Fatalf("an unvalidated TLSA record failed the probe: %+v", host(t, res, "mx1.example.test").Result.Failure)
 	}
@@ -204,7 +204,7 @@ func TestDANENoRecordsAndLookupFailure(t *testing.T) {
 	n.dns.ServFail(fmt.Sprintf("_%d._tcp.mx2.example.test.", n.port))
 	m := n.module("mx")
 	m.DANE = true
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+	res := run(t, Probe, Target{Host: "example.test"}, m)
 	mx1 := host(t, res, "mx1.example.test").Result
 	wantSuccess(t, mx1)
 	if d := mx1.DANE; d == nil || d.Records != 0 || !d.Validated || d.Match != nil {
@@ -222,7 +222,7 @@ func TestDANEStartTLSProber(t *testing.T) {
 		tlsaRR(fmt.Sprintf("_%d._tcp.smtp.example.test.", n.port), 3, 0, 1, cert.Leaf))
 	m := n.module("starttls")
 	m.DANE = true
-	res := run(t, Probers["starttls"], Target{Host: "smtp.example.test", Port: n.port}, m)
+	res := run(t, Probe, Target{Host: "smtp.example.test", Port: n.port}, m)
 	wantSuccess(t, res)
 	if d := res.DANE; d == nil || d.Match == nil || !*d.Match {
 		t.Errorf("DANE %+v, want a match", d)
@@ -231,7 +231,7 @@ func TestDANEStartTLSProber(t *testing.T) {
 
 	// Without dane: no lookup, no DANE result.
 	m.DANE = false
-	if res := run(t, Probers["starttls"], Target{Host: "smtp.example.test", Port: n.port}, m); res.DANE != nil {
+	if res := run(t, Probe, Target{Host: "smtp.example.test", Port: n.port}, m); res.DANE != nil {
 		t.Errorf("DANE %+v without dane: true", res.DANE)
 	}
 }
@@ -263,7 +263,7 @@ func TestDANEEESelfSigned(t *testing.T) {
 			}
 			m := n.module("mx")
 			m.DANE = true
-			res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+			res := run(t, Probe, Target{Host: "example.test"}, m)
 			h := host(t, res, "mx1.example.test")
 			if tc.want == "" {
 				if !res.Success() || h.Result.DANE == nil || h.Result.DANE.Match == nil || !*h.Result.DANE.Match {

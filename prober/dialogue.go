@@ -17,11 +17,11 @@ import (
 // method that records its timing and observations in res and returns a
 // Failure to stop the dialogue.
 type dialogue struct {
-	ctx    context.Context
-	target Target
-	mod    config.Module
-	logger *slog.Logger
-	res    *Result
+	target    Target
+	mod       config.Module
+	transport config.Transport
+	logger    *slog.Logger
+	res       *Result
 
 	c            *conn
 	stopDeadline func() bool
@@ -31,17 +31,34 @@ type dialogue struct {
 	certErr error
 }
 
-type step func() *Failure
+type step func(ctx context.Context) *Failure
 
-func newDialogue(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *dialogue {
-	return &dialogue{ctx: ctx, target: t, mod: m, logger: logger, res: &Result{}}
+// server returns the probe of one server over tr: one dialogue, or with
+// all_addresses one per address.
+func server(tr config.Transport) ProbeFn {
+	return eachAddress(func(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
+		d := &dialogue{target: t, mod: m, transport: tr, logger: logger, res: &Result{}}
+		return d.run(ctx)
+	})
+}
+
+// steps are the dialogue's steps after connecting, by its transport.
+func (d *dialogue) steps() []step {
+	switch d.transport {
+	case config.Plain:
+		return []step{d.greeting, d.ehlo, d.quit}
+	case config.ImplicitTLS:
+		return []step{d.handshake, d.greeting, d.ehlo, d.checkAuthEnforced, d.auth, d.quit}
+	}
+	// STARTTLS (RFC 3207): the DANE check right after the handshake, then EHLO again.
+	return []step{d.greeting, d.ehlo, d.startTLS, d.handshake, d.dane, d.ehlo, d.checkAuthEnforced, d.auth, d.quit}
 }
 
 // run connects, runs the steps in order until one fails, and always closes.
-func (d *dialogue) run(steps ...step) *Result {
+func (d *dialogue) run(ctx context.Context) *Result {
 	defer d.close()
-	for _, s := range append([]step{func() *Failure { return d.connect(d.ctx) }}, steps...) {
-		if f := s(); f != nil {
+	for _, s := range append([]step{d.connect}, d.steps()...) {
+		if f := s(ctx); f != nil {
 			d.res.Failure = f
 			d.logger.Debug("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
 			d.politeQuit(f)
@@ -70,9 +87,7 @@ func (d *dialogue) politeQuit(f *Failure) {
 	if d.c == nil || d.res.GreetingCode == 0 || f.Phase == PhaseQuit {
 		return
 	}
-	switch f.Reason {
-	case ReasonUnexpectedCode, ReasonStartTLSUnsupported, ReasonAuthUnsupported, ReasonAuthFailed,
-		ReasonAuthNotEnforced, ReasonAuthBeforeTLS, ReasonCertExpired, ReasonCertUntrusted, ReasonCertHostname, ReasonDANEMismatch:
+	if f.Reason.info().answered {
 		d.logger.Debug("C: QUIT")
 		_, _ = d.c.raw.Write([]byte("QUIT\r\n"))
 	}
@@ -86,7 +101,7 @@ func wantCode(rep reply, err error, want int) error {
 	return err
 }
 
-func (d *dialogue) greeting() *Failure {
+func (d *dialogue) greeting(context.Context) *Failure {
 	start := time.Now()
 	rep, err := d.c.readReply()
 	d.timed(PhaseGreeting, start)
@@ -112,7 +127,7 @@ func (d *dialogue) ehloName() string {
 
 // ehlo greets the server and records what it advertises. On the plaintext
 // EHLO of a STARTTLS dialogue it also records AUTH offered before TLS.
-func (d *dialogue) ehlo() *Failure {
+func (d *dialogue) ehlo(context.Context) *Failure {
 	start := time.Now()
 	rep, err := d.c.cmd("EHLO " + d.ehloName())
 	d.timed(PhaseEHLO, start)
@@ -123,7 +138,7 @@ func (d *dialogue) ehlo() *Failure {
 	auth := d.caps.has("AUTH")
 	// The EHLO that counts is the one after TLS, where TLS is used: a
 	// plaintext EHLO's AUTH and SIZE say nothing of what clients get.
-	if d.c.tls || d.mod.Prober == "tcp" {
+	if d.c.tls || d.transport == config.Plain {
 		d.res.AuthAdvertised = boolPtr(auth)
 		d.res.SizeLimit = nil
 		if n, ok := d.caps.size(); ok {
@@ -134,7 +149,7 @@ func (d *dialogue) ehlo() *Failure {
 		return nil
 	}
 	d.res.StartTLSAdvertised = boolPtr(d.caps.has("STARTTLS"))
-	if d.mod.Prober == "starttls" {
+	if d.transport == config.StartTLS {
 		d.res.AuthBeforeTLS = boolPtr(auth)
 		if auth && d.mod.SMTP.FailIfAuthBeforeTLS {
 			return failWith(PhaseEHLO, ReasonAuthBeforeTLS, 0, errors.New("AUTH offered before TLS"))
@@ -143,7 +158,7 @@ func (d *dialogue) ehlo() *Failure {
 	return nil
 }
 
-func (d *dialogue) startTLS() *Failure {
+func (d *dialogue) startTLS(context.Context) *Failure {
 	if !d.caps.has("STARTTLS") {
 		return failWith(PhaseStartTLS, ReasonStartTLSUnsupported, 0, errors.New("STARTTLS not advertised in EHLO"))
 	}
@@ -162,7 +177,7 @@ func (d *dialogue) startTLS() *Failure {
 
 // handshake runs TLS without letting crypto/tls judge the certificate, then
 // verifies it ourselves so that a bad certificate is still measured.
-func (d *dialogue) handshake() *Failure {
+func (d *dialogue) handshake(ctx context.Context) *Failure {
 	shared, err := d.mod.ClientTLS()
 	if err != nil {
 		return failWith(PhaseTLS, ReasonTLSHandshake, 0, err)
@@ -178,7 +193,7 @@ func (d *dialogue) handshake() *Failure {
 
 	start := time.Now()
 	tc := tls.Client(d.c.raw, cfg)
-	err = tc.HandshakeContext(d.ctx)
+	err = tc.HandshakeContext(ctx)
 	d.timed(PhaseTLS, start)
 	if err != nil {
 		return fail(PhaseTLS, err)
@@ -201,7 +216,7 @@ func (d *dialogue) handshake() *Failure {
 
 // checkAuthEnforced is the RFC 6409 check: without AUTH, MAIL then RCPT to a
 // foreign domain must be refused. It never sends DATA.
-func (d *dialogue) checkAuthEnforced() *Failure {
+func (d *dialogue) checkAuthEnforced(context.Context) *Failure {
 	if !d.mod.SMTP.CheckAuthEnforced {
 		return nil
 	}
@@ -242,7 +257,7 @@ func (d *dialogue) enforcedBy(rep reply) *Failure {
 	return nil
 }
 
-func (d *dialogue) quit() *Failure {
+func (d *dialogue) quit(context.Context) *Failure {
 	start := time.Now()
 	rep, err := d.c.cmd("QUIT")
 	d.timed(PhaseQuit, start)

@@ -259,7 +259,7 @@ func applyPolicy(mx *MXResult, p *MTASTSPolicy) {
 		if p.Mode != "enforce" {
 			continue
 		}
-		for _, d := range dialogues(h.Result) {
+		for _, d := range h.Result.Dialogues() {
 			switch {
 			case d.Failure != nil:
 			case !match:

@@ -105,7 +105,7 @@ func stsModule(n *loopnet, port int) config.Module {
 // enforcing it will not deliver to mx2.
 func TestMTASTSEnforceNonMatchingMX(t *testing.T) {
 	n, port := stsNet(t, "version: STSv1\nmode: enforce\nmx: mx1.example.test\nmax_age: 86400\n")
-	res := run(t, ProbeMX, Target{Host: "example.test"}, stsModule(n, port))
+	res := run(t, Probe, Target{Host: "example.test"}, stsModule(n, port))
 	if res.Success() || res.Failure != nil {
 		t.Fatalf("success %v, probe failure %v: want mx2 to fail", res.Success(), res.Failure)
 	}
@@ -127,7 +127,7 @@ func TestMTASTSEnforceNonMatchingMX(t *testing.T) {
 // TestMTASTSTestingMode: the same mismatch is reported, not failed.
 func TestMTASTSTestingMode(t *testing.T) {
 	n, port := stsNet(t, "version: STSv1\nmode: testing\nmx: mx1.example.test\nmax_age: 86400\n")
-	res := run(t, ProbeMX, Target{Host: "example.test"}, stsModule(n, port))
+	res := run(t, Probe, Target{Host: "example.test"}, stsModule(n, port))
 	if !res.Success() {
 		t.Fatalf("testing mode failed the probe: %v %+v", res.Failure, res.MX.Hosts)
 	}
@@ -152,7 +152,7 @@ func TestMTASTSEnforceCertificate(t *testing.T) {
 				"_mta-sts.example.test. 300 IN TXT \"v=STSv1; id=1\"", "mta-sts.example.test. 300 IN A 127.0.25.50")
 			m := stsModule(n, port)
 			m.TLSConfig.InsecureSkipVerify = true
-			res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+			res := run(t, Probe, Target{Host: "example.test"}, m)
 			mx1 := host(t, res, "mx1.example.test")
 			if mx1.PolicyMatch == nil || !*mx1.PolicyMatch {
 				t.Errorf("*.example.test does not match mx1: %v", mx1.PolicyMatch)
@@ -205,13 +205,13 @@ func TestMTASTSPolicyFailures(t *testing.T) {
 			if tc.txt != "" {
 				n.dns.Add(t, "_mta-sts.example.test. 300 IN TXT "+tc.txt)
 			}
-			res := run(t, ProbeMX, Target{Host: "example.test"}, stsModule(n, port))
+			res := run(t, Probe, Target{Host: "example.test"}, stsModule(n, port))
 			wantFailure(t, res, PhaseMTASTS, tc.reason, 0)
 			if res.MX.MTASTS != nil {
 				t.Errorf("policy %+v kept from a failed fetch", res.MX.MTASTS)
 			}
-			if res.MX.Working() != 2 {
-				t.Errorf("working %d: the MX hosts must still be probed", res.MX.Working())
+			if res.Working() != 2 {
+				t.Errorf("working %d: the MX hosts must still be probed", res.Working())
 			}
 		})
 	}
@@ -222,7 +222,7 @@ func TestMTASTSPolicyHostRefused(t *testing.T) {
 	n := mxNet(t, "127.0.25.51")
 	n.closeUnserved()
 	n.dns.Add(t, "_mta-sts.example.test. 300 IN TXT \"v=STSv1; id=1\"", "mta-sts.example.test. 300 IN A 127.0.25.51")
-	res := run(t, ProbeMX, Target{Host: "example.test"}, stsModule(n, n.port))
+	res := run(t, Probe, Target{Host: "example.test"}, stsModule(n, n.port))
 	wantFailure(t, res, PhaseMTASTS, ReasonRefused, 0)
 }
 
@@ -238,6 +238,6 @@ func TestMTASTSPolicyServerSilent(t *testing.T) {
 	n.dns.Add(t, "_mta-sts.example.test. 300 IN TXT \"v=STSv1; id=1\"", "mta-sts.example.test. 300 IN A 127.0.25.52")
 	m := stsModule(n, ln.Addr().(*net.TCPAddr).Port)
 	m.Timeout = model.Duration(time.Second)
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+	res := run(t, Probe, Target{Host: "example.test"}, m)
 	wantFailure(t, res, PhaseMTASTS, ReasonTimeout, 0)
 }

@@ -33,27 +33,10 @@ type MXHost struct {
 	PolicyMatch *bool
 }
 
-// Success is true when every MX host works: a dead backup MX loses mail
-// silently, since senders that reach it queue there or bounce.
-func (m *MXResult) Success() bool {
-	return len(m.Hosts) > 0 && m.Working() == len(m.Hosts)
-}
-
-// Working counts the MX hosts whose every dialogue passed.
-func (m *MXResult) Working() int {
-	n := 0
-	for _, h := range m.Hosts {
-		if h.Result.Success() {
-			n++
-		}
-	}
-	return n
-}
-
-// ProbeMX probes a domain's inbound mail: its MX hosts on port 25 with
-// STARTTLS, concurrently under the one deadline, and with mx.mta_sts its
+// probeMX probes a domain's inbound mail: its MX hosts on mx.port (25) over
+// tr (STARTTLS), concurrently under the one deadline, and with mx.mta_sts its
 // MTA-STS policy, fetched meanwhile.
-func ProbeMX(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
+func probeMX(ctx context.Context, t Target, m config.Module, tr config.Transport, logger *slog.Logger) *Result {
 	domain := hostName(t.Host)
 	res := &Result{MX: &MXResult{}}
 	var (
@@ -82,7 +65,7 @@ func ProbeMX(ctx context.Context, t Target, m config.Module, logger *slog.Logger
 		if mx.Null {
 			res.Failure = failWith(PhaseResolve, ReasonNullMX, 0, fmt.Errorf("%s publishes a null MX (RFC 7505): it accepts no mail", domain))
 		}
-		probeMXHosts(ctx, mx.Hosts, m, logger)
+		probeMXHosts(ctx, mx.Hosts, m, tr, logger)
 	}
 
 	wg.Wait()
@@ -127,30 +110,16 @@ func mxHosts(records []mxRecord, domain string, logger *slog.Logger) (hosts []MX
 	return hosts, false, false
 }
 
-// probeMXHosts runs a STARTTLS dialogue with each host (each address with
+// probeMXHosts runs a dialogue over tr with each host (each address with
 // all_addresses) at once, on mx.port.
-func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, logger *slog.Logger) {
-	hm := m
-	hm.Prober = "starttls"
-	probe := eachAddress(ProbeStartTLS)
+func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, tr config.Transport, logger *slog.Logger) {
+	probe := server(tr)
 	var wg sync.WaitGroup
 	for i := range hosts {
 		h := &hosts[i]
 		wg.Go(func() {
-			h.Result = probe(ctx, Target{Host: h.Name, Port: m.MX.Port}, hm, logger.With("mx", h.Name))
+			h.Result = probe(ctx, Target{Host: h.Name, Port: m.MX.Port}, m, logger.With("mx", h.Name))
 		})
 	}
 	wg.Wait()
-}
-
-// dialogues is r's own dialogue, or its per-address ones with all_addresses.
-func dialogues(r *Result) []*Result {
-	if r.Addresses == nil {
-		return []*Result{r}
-	}
-	out := make([]*Result, len(r.Addresses))
-	for i, a := range r.Addresses {
-		out[i] = a.Result
-	}
-	return out
 }

@@ -28,7 +28,7 @@ func TestMXAllHostsWork(t *testing.T) {
 	n := mxNet(t)
 	m := n.module("mx")
 	m.AllAddresses = true
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+	res := run(t, Probe, Target{Host: "example.test"}, m)
 	if !res.Success() {
 		t.Fatalf("failed: %v; hosts %+v", res.Failure, res.MX.Hosts)
 	}
@@ -39,8 +39,8 @@ func TestMXAllHostsWork(t *testing.T) {
 	if want := []string{"mx1.example.test/10/1", "mx2.example.test/20/2"}; !slices.Equal(got, want) {
 		t.Errorf("hosts %v, want %v (by preference, every address)", got, want)
 	}
-	if res.MX.Working() != 2 || res.MX.Null || res.MX.Implicit {
-		t.Errorf("working %d, null %v, implicit %v", res.MX.Working(), res.MX.Null, res.MX.Implicit)
+	if res.Working() != 2 || res.MX.Null || res.MX.Implicit {
+		t.Errorf("working %d, null %v, implicit %v", res.Working(), res.MX.Null, res.MX.Implicit)
 	}
 	if !address(t, host(t, res, "mx2.example.test").Result, "::1").TLS.Verified {
 		t.Error("mx2's certificate did not verify for its name over IPv6")
@@ -57,12 +57,12 @@ func TestMXOneAddressDead(t *testing.T) {
 	n.dns.Add(t, "mx2.example.test. 300 IN A 127.0.25.3")
 	m := n.module("mx")
 	m.AllAddresses = true
-	res := run(t, ProbeMX, Target{Host: "example.test"}, m)
+	res := run(t, Probe, Target{Host: "example.test"}, m)
 	if res.Success() || res.Failure != nil {
 		t.Fatalf("success %v, probe failure %v: want failure of one address only", res.Success(), res.Failure)
 	}
-	if res.MX.Working() != 1 {
-		t.Errorf("working %d, want 1", res.MX.Working())
+	if res.Working() != 1 {
+		t.Errorf("working %d, want 1", res.Working())
 	}
 	mx2 := host(t, res, "mx2.example.test").Result
 	wantFailure(t, address(t, mx2, "127.0.25.3"), PhaseConnect, ReasonRefused, 0)
@@ -73,7 +73,7 @@ func TestMXOneAddressDead(t *testing.T) {
 // TestMXOneAddressPerHost: without all_addresses each host gets one dialogue.
 func TestMXOneAddressPerHost(t *testing.T) {
 	n := mxNet(t)
-	res := run(t, ProbeMX, Target{Host: "example.test"}, n.module("mx"))
+	res := run(t, Probe, Target{Host: "example.test"}, n.module("mx"))
 	if !res.Success() {
 		t.Fatalf("failed: %+v", res.MX.Hosts)
 	}
@@ -87,7 +87,7 @@ func TestMXOneAddressPerHost(t *testing.T) {
 func TestMXNull(t *testing.T) {
 	n := newLoopnet(t, "127.0.25.1")
 	n.dns.Add(t, "example.test. 300 IN MX 0 .")
-	res := run(t, ProbeMX, Target{Host: "example.test"}, n.module("mx"))
+	res := run(t, Probe, Target{Host: "example.test"}, n.module("mx"))
 	wantFailure(t, res, PhaseResolve, ReasonNullMX, 0)
 	if !res.MX.Null || len(res.MX.Hosts) != 0 {
 		t.Errorf("null %v, hosts %v", res.MX.Null, res.MX.Hosts)
@@ -99,7 +99,7 @@ func TestMXImplicit(t *testing.T) {
 	n := newLoopnet(t, "127.0.25.1")
 	n.serve(t, n.cert(t, "example.test"), "127.0.25.1")
 	n.dns.Add(t, "example.test. 300 IN A 127.0.25.1")
-	res := run(t, ProbeMX, Target{Host: "Example.Test."}, n.module("mx"))
+	res := run(t, Probe, Target{Host: "Example.Test."}, n.module("mx"))
 	if !res.Success() || !res.MX.Implicit {
 		t.Fatalf("success %v implicit %v: %v %+v", res.Success(), res.MX.Implicit, res.Failure, res.MX.Hosts)
 	}
@@ -113,7 +113,7 @@ func TestMXResolveFailures(t *testing.T) {
 	n.dns.Add(t, "broken.test. 300 IN A 127.0.25.1")
 	n.dns.ServFail("broken.test.")
 	for domain, reason := range map[string]Reason{"nowhere.test": ReasonDNS, "broken.test": ReasonDNS} {
-		res := run(t, ProbeMX, Target{Host: domain}, n.module("mx"))
+		res := run(t, Probe, Target{Host: domain}, n.module("mx"))
 		wantFailure(t, res, PhaseResolve, reason, 0)
 		if len(res.MX.Hosts) != 0 {
 			t.Errorf("%s: hosts %v", domain, res.MX.Hosts)
@@ -125,9 +125,9 @@ func TestMXResolveFailures(t *testing.T) {
 func TestMXHostFailsToResolve(t *testing.T) {
 	n := mxNet(t)
 	n.dns.Add(t, "example.test. 300 IN MX 30 gone.example.test.")
-	res := run(t, ProbeMX, Target{Host: "example.test"}, n.module("mx"))
-	if res.Success() || res.Failure != nil || res.MX.Working() != 2 {
-		t.Fatalf("success %v, failure %v, working %d", res.Success(), res.Failure, res.MX.Working())
+	res := run(t, Probe, Target{Host: "example.test"}, n.module("mx"))
+	if res.Success() || res.Failure != nil || res.Working() != 2 {
+		t.Fatalf("success %v, failure %v, working %d", res.Success(), res.Failure, res.Working())
 	}
 	wantFailure(t, host(t, res, "gone.example.test").Result, PhaseResolve, ReasonDNS, 0)
 }

@@ -5,6 +5,7 @@ package prober
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -15,7 +16,7 @@ import (
 // Phase is a step of the dialogue; the values are the contract's `phase` label.
 type Phase string
 
-// The phases, in the order a dialogue runs them.
+// The phases of the contract.
 const (
 	PhaseResolve  Phase = "resolve"
 	PhaseConnect  Phase = "connect"
@@ -32,36 +33,12 @@ const (
 	PhaseMTASTS Phase = "mta_sts"
 )
 
-// Reason says why a probe failed; the values are the contract's `reason` label.
-type Reason string
-
-// The failure reasons of the contract.
-const (
-	ReasonDNS                 Reason = "dns"
-	ReasonTimeout             Reason = "timeout"
-	ReasonRefused             Reason = "refused"
-	ReasonUnreachable         Reason = "unreachable"
-	ReasonReset               Reason = "reset"
-	ReasonBadReply            Reason = "bad_reply"
-	ReasonUnexpectedCode      Reason = "unexpected_code"
-	ReasonStartTLSUnsupported Reason = "starttls_unsupported"
-	ReasonTLSHandshake        Reason = "tls_handshake"
-	ReasonCertExpired         Reason = "cert_expired"
-	ReasonCertUntrusted       Reason = "cert_untrusted"
-	ReasonCertHostname        Reason = "cert_hostname"
-	ReasonAuthUnsupported     Reason = "auth_unsupported"
-	ReasonAuthFailed          Reason = "auth_failed"
-	ReasonAuthNotEnforced     Reason = "auth_not_enforced"
-	ReasonAuthBeforeTLS       Reason = "auth_before_tls"
-	ReasonNullMX              Reason = "null_mx"             // the domain publishes "MX 0 ." (RFC 7505): it takes no mail
-	ReasonDANEMismatch        Reason = "dane_mismatch"       // no validated, usable TLSA record matches the chain
-	ReasonMTASTSPolicy        Reason = "mta_sts_policy"      // no valid MTA-STS TXT record or policy
-	ReasonMTASTSMXMismatch    Reason = "mta_sts_mx_mismatch" // enforce policy whose mx patterns do not name this MX host
-	// ReasonForbidden: the address is outside allowed_targets and was not
-	// dialled. A probe forbidden whole is answered 403; only a forbidden part
-	// of one (a backup MX, the MTA-STS policy host) is exported with it.
-	ReasonForbidden Reason = "forbidden"
-)
+// Phases are every phase in the order they are reported (metrics, pages,
+// check): the dialogue's order, then the checks after it.
+var Phases = []Phase{
+	PhaseResolve, PhaseConnect, PhaseGreeting, PhaseEHLO, PhaseStartTLS,
+	PhaseTLS, PhaseDANE, PhaseAuth, PhaseMail, PhaseQuit, PhaseMTASTS,
+}
 
 // ErrTargetForbidden is an address outside the config's allowed_targets; it was not dialled.
 var ErrTargetForbidden = errors.New("target not in allowed_targets")
@@ -126,23 +103,18 @@ type PortResult struct {
 	Result *Result
 }
 
-// Success is true when every step of the module passed.
+// Success is true when every step of the module passed: for the submission
+// prober, when a port works; otherwise when the probe itself and everything
+// nested in it passed (every address, every MX host: a dead backup MX loses
+// mail silently, since senders that reach it queue there or bounce).
 func (r *Result) Success() bool {
 	if r.Ports != nil {
 		return r.SubmissionPort != 0
 	}
-	if r.Failure != nil {
+	if r.Failure != nil || (r.MX != nil && len(r.MX.Hosts) == 0) {
 		return false
 	}
-	for _, a := range r.Addresses {
-		if !a.Result.Success() {
-			return false
-		}
-	}
-	if r.MX != nil {
-		return r.MX.Success()
-	}
-	return true
+	return r.Working() == len(r.Children())
 }
 
 // Duration returns a phase's time, summed if it ran more than once (EHLO runs twice around STARTTLS).
@@ -170,13 +142,20 @@ type Target struct {
 // ProbeFn runs one probe. It must return before ctx's deadline passes, whatever the peer does.
 type ProbeFn func(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result
 
-// Probers maps each name in config.ProberNames to its implementation.
-var Probers = map[string]ProbeFn{
-	"tcp":        eachAddress(ProbeTCP),
-	"starttls":   eachAddress(ProbeStartTLS),
-	"tls":        eachAddress(ProbeTLS),
-	"submission": ProbeSubmission,
-	"mx":         ProbeMX,
+// Probe runs one probe of the module's kind (config.Kinds): by what its
+// target names, one server, a host's submission ports, or a domain's MX hosts.
+func Probe(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
+	k, ok := config.KindOf(m.Prober)
+	if !ok {
+		return &Result{Failure: failWith(PhaseResolve, ReasonInternal, 0, fmt.Errorf("unknown prober %q", m.Prober))}
+	}
+	switch k.Shape {
+	case config.Host:
+		return probeSubmission(ctx, t, m, logger)
+	case config.Domain:
+		return probeMX(ctx, t, m, k.Transport, logger)
+	}
+	return server(k.Transport)(ctx, t, m, logger)
 }
 
 func boolPtr(b bool) *bool { return &b }

@@ -21,14 +21,30 @@ import (
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
 
-func TestEveryProberNameHasAProber(t *testing.T) {
-	for _, name := range config.ProberNames {
-		if Probers[name] == nil {
-			t.Errorf("config.ProberNames has %q but Probers has no implementation", name)
+// TestEveryKindProbes runs each kind of config.Kinds once against
+// loopback, where nothing listens and the DNS resolver refuses: every kind
+// must reach its own dialogue or lookup, never the unknown-kind fallback.
+func TestEveryKindProbes(t *testing.T) {
+	for _, k := range config.Kinds {
+		m := module(k.Name, "", time.Second)
+		m.DNSResolver = "127.0.0.1:1"
+		target := Target{Host: "127.0.0.1", Port: 1}
+		switch k.Shape {
+		case config.Host:
+			target.Port = 0
+			m.Submission.Ports = []config.SubmissionPort{{Port: 1, Prober: "starttls"}, {Port: 2, Prober: "tls"}}
+		case config.Domain:
+			target = Target{Host: "example.test"}
 		}
-	}
-	if len(Probers) != len(config.ProberNames) {
-		t.Errorf("Probers has %d entries, config.ProberNames %d", len(Probers), len(config.ProberNames))
+		res := Probe(context.Background(), target, m, testLogger(t))
+		if res.Success() || res.Failure == nil && len(res.Dialogues()) == 0 {
+			t.Errorf("%s: %+v, want a failed probe", k.Name, res)
+		}
+		for _, d := range append(res.Dialogues(), res) {
+			if d.Failure != nil && d.Failure.Reason == ReasonInternal {
+				t.Errorf("%s: %v", k.Name, d.Failure)
+			}
+		}
 	}
 }
 
@@ -133,7 +149,7 @@ func TestStartTLSSuccess(t *testing.T) {
 		Cert:       &p.good,
 		Extensions: []string{"PIPELINING", "SIZE 35882577", "STARTTLS"},
 	})
-	res := probe(t, ProbeStartTLS, srv.Port, module("starttls", p.caFile, 5*time.Second))
+	res := probe(t, Probe, srv.Port, module("starttls", p.caFile, 5*time.Second))
 	wantSuccess(t, res)
 	noViolations(t, srv)
 	wantPhases(t, res, PhaseResolve, PhaseConnect, PhaseGreeting, PhaseEHLO, PhaseStartTLS, PhaseTLS, PhaseQuit)
@@ -167,7 +183,7 @@ func TestTCPAndTLSSuccess(t *testing.T) {
 	p := newPKI(t)
 	t.Run("tcp", func(t *testing.T) {
 		srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.good})
-		res := probe(t, ProbeTCP, srv.Port, module("tcp", "", 5*time.Second))
+		res := probe(t, Probe, srv.Port, module("tcp", "", 5*time.Second))
 		wantSuccess(t, res)
 		noViolations(t, srv)
 		wantPhases(t, res, PhaseResolve, PhaseConnect, PhaseGreeting, PhaseEHLO, PhaseQuit)
@@ -177,7 +193,7 @@ func TestTCPAndTLSSuccess(t *testing.T) {
 	})
 	t.Run("implicit tls", func(t *testing.T) {
 		srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.good, ImplicitTLS: true, Users: map[string]string{"u": "p"}})
-		res := probe(t, ProbeTLS, srv.Port, module("tls", p.caFile, 5*time.Second))
+		res := probe(t, Probe, srv.Port, module("tls", p.caFile, 5*time.Second))
 		wantSuccess(t, res)
 		noViolations(t, srv)
 		wantPhases(t, res, PhaseResolve, PhaseConnect, PhaseTLS, PhaseGreeting, PhaseEHLO, PhaseQuit)
@@ -285,7 +301,7 @@ func TestFailures(t *testing.T) {
 			if tc.tweak != nil {
 				tc.tweak(&m)
 			}
-			res := probe(t, Probers[tc.prober], srv.Port, m)
+			res := probe(t, Probe, srv.Port, m)
 			wantFailure(t, res, tc.phase, tc.reason, tc.code)
 			if !tc.talksFirst {
 				noViolations(t, srv)
@@ -297,7 +313,7 @@ func TestFailures(t *testing.T) {
 func TestCertificateFailuresStillMeasure(t *testing.T) {
 	p := newPKI(t)
 	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.expired})
-	res := probe(t, ProbeStartTLS, srv.Port, module("starttls", p.caFile, 5*time.Second))
+	res := probe(t, Probe, srv.Port, module("starttls", p.caFile, 5*time.Second))
 	wantFailure(t, res, PhaseTLS, ReasonCertExpired, 0)
 	if res.TLS == nil || res.TLS.Verified || !res.TLS.EarliestExpiry.Equal(p.expired.Leaf.NotAfter) || !res.TLS.ChainExpiry.IsZero() {
 		t.Fatalf("tls = %+v", res.TLS)
@@ -310,7 +326,7 @@ func TestCertificateFailuresStillMeasure(t *testing.T) {
 	srv = smtptest.NewServer(t, smtptest.Options{Cert: &p.selfSign})
 	m := module("starttls", p.caFile, 5*time.Second)
 	m.TLSConfig.InsecureSkipVerify = true
-	res = probe(t, ProbeStartTLS, srv.Port, m)
+	res = probe(t, Probe, srv.Port, m)
 	wantSuccess(t, res)
 	if res.TLS == nil || res.TLS.Verified || res.TLS.EarliestExpiry.IsZero() {
 		t.Errorf("tls = %+v", res.TLS)
@@ -322,7 +338,7 @@ func TestServerNameDefaultsToTargetAndCanBeSet(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.wrong})
 	m := module("starttls", p.caFile, 5*time.Second)
 	m.TLSConfig.ServerName = "other.test"
-	wantSuccess(t, probe(t, ProbeStartTLS, srv.Port, m))
+	wantSuccess(t, probe(t, Probe, srv.Port, m))
 }
 
 // TestAuthAdvertisedOnlyFromTheEHLOThatCounts: when TLS fails, the plaintext
@@ -330,7 +346,7 @@ func TestServerNameDefaultsToTargetAndCanBeSet(t *testing.T) {
 func TestAuthAdvertisedOnlyFromTheEHLOThatCounts(t *testing.T) {
 	p := newPKI(t)
 	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.selfSign, Extensions: []string{"STARTTLS", "SIZE 1000", "AUTH PLAIN"}})
-	res := probe(t, ProbeStartTLS, srv.Port, module("starttls", p.caFile, 5*time.Second))
+	res := probe(t, Probe, srv.Port, module("starttls", p.caFile, 5*time.Second))
 	wantFailure(t, res, PhaseTLS, ReasonCertUntrusted, 0)
 	if res.AuthAdvertised != nil || res.SizeLimit != nil {
 		t.Errorf("auth advertised %v, size %v: want neither before the EHLO after TLS", res.AuthAdvertised, res.SizeLimit)
@@ -343,7 +359,7 @@ func TestAuthAdvertisedOnlyFromTheEHLOThatCounts(t *testing.T) {
 func TestAuthBeforeTLSReportedWithoutFailing(t *testing.T) {
 	p := newPKI(t)
 	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.good, Extensions: []string{"STARTTLS", "AUTH=LOGIN", "AUTH PLAIN LOGIN"}})
-	res := probe(t, ProbeStartTLS, srv.Port, module("starttls", p.caFile, 5*time.Second))
+	res := probe(t, Probe, srv.Port, module("starttls", p.caFile, 5*time.Second))
 	wantSuccess(t, res)
 	if !*res.AuthBeforeTLS || *res.AuthAdvertised {
 		t.Errorf("auth before tls %v, auth after tls %v", *res.AuthBeforeTLS, *res.AuthAdvertised)
@@ -357,7 +373,7 @@ func TestRefusedPort(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	res := probe(t, ProbeStartTLS, port, module("starttls", "", 5*time.Second))
+	res := probe(t, Probe, port, module("starttls", "", 5*time.Second))
 	wantFailure(t, res, PhaseConnect, ReasonRefused, 0)
 	if res.Reachable || res.GreetingCode != 0 {
 		t.Errorf("reachable %v greeting %d", res.Reachable, res.GreetingCode)
@@ -403,7 +419,7 @@ func TestAuth(t *testing.T) {
 				} else {
 					m.SMTP.Auth.Password = promconfig.Secret(tc.password)
 				}
-				res := probe(t, Probers[proberName], srv.Port, m)
+				res := probe(t, Probe, srv.Port, m)
 				noViolations(t, srv)
 				if tc.reason == "" {
 					wantSuccess(t, res)
@@ -455,7 +471,7 @@ func TestCheckAuthEnforced(t *testing.T) {
 			srv := smtptest.NewServer(t, opts)
 			m := module("starttls", p.caFile, 5*time.Second)
 			m.SMTP.CheckAuthEnforced = true
-			res := probe(t, ProbeStartTLS, srv.Port, m)
+			res := probe(t, Probe, srv.Port, m)
 			noViolations(t, srv)
 			if tc.reason == "" {
 				wantSuccess(t, res)
@@ -481,7 +497,7 @@ func TestCheckRunsBeforeAuthWithRSET(t *testing.T) {
 	m := module("starttls", p.caFile, 5*time.Second)
 	m.SMTP.CheckAuthEnforced = true
 	m.SMTP.Auth = &config.Auth{Username: "u", Password: "pw", Mechanism: "PLAIN"}
-	res := probe(t, ProbeStartTLS, srv.Port, m)
+	res := probe(t, Probe, srv.Port, m)
 	wantSuccess(t, res)
 	var verbs []string
 	for _, c := range srv.Commands() {
@@ -524,7 +540,7 @@ func TestSubmissionDecisionRule(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := module("submission", p.caFile, time.Second)
 			m.Submission.Ports = tc.ports
-			res := probe(t, ProbeSubmission, 0, m)
+			res := probe(t, Probe, 0, m)
 			if res.SubmissionPort != tc.want || res.Success() != (tc.want != 0) {
 				t.Fatalf("submission port = %d, want %d", res.SubmissionPort, tc.want)
 			}
@@ -547,7 +563,7 @@ func TestIPv6Literal(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	res := ProbeTCP(context.Background(), Target{Host: "::1", Port: port}, module("tcp", "", time.Second), testLogger(t))
+	res := Probe(context.Background(), Target{Host: "::1", Port: port}, module("tcp", "", time.Second), testLogger(t))
 	wantFailure(t, res, PhaseConnect, ReasonRefused, 0)
 	if res.IPProtocol != 6 {
 		t.Errorf("ip protocol = %d, want 6", res.IPProtocol)

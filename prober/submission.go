@@ -8,22 +8,18 @@ import (
 	"github.com/smtp-exporter/smtp_exporter/config"
 )
 
-// ProbeSubmission probes every submission port of a host at once, each in
+// probeSubmission probes every submission port of a host at once, each in
 // its own dialogue under the one deadline, and applies the decision rule:
 // the first working port in the module's order of preference (587 → 465 → 2525).
-func ProbeSubmission(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
+func probeSubmission(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
 	res := &Result{Ports: make([]PortResult, len(m.Submission.Ports))}
 	var wg sync.WaitGroup
 	for i, p := range m.Submission.Ports {
-		pm := m
-		pm.Prober = p.Prober
 		res.Ports[i].Port = p.Port
-		probe := ProbeStartTLS
-		if p.Prober == "tls" {
-			probe = ProbeTLS
-		}
+		k, _ := config.KindOf(p.Prober) // validated: a kind of one server over TLS
+		probe := server(k.Transport)
 		wg.Go(func() {
-			res.Ports[i].Result = probe(ctx, Target{Host: t.Host, Port: p.Port}, pm, logger.With("port", p.Port))
+			res.Ports[i].Result = probe(ctx, Target{Host: t.Host, Port: p.Port}, m, logger.With("port", p.Port))
 		})
 	}
 	wg.Wait()

@@ -52,7 +52,7 @@ func TestTarpitNoLeak(t *testing.T) {
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(m.Timeout))
 				defer cancel()
-				res := ProbeStartTLS(ctx, Target{Host: "127.0.0.1", Port: port}, m, testLogger(t))
+				res := Probe(ctx, Target{Host: "127.0.0.1", Port: port}, m, testLogger(t))
 				mu.Lock()
 				defer mu.Unlock()
 				if res.Failure == nil || res.Failure.Reason != ReasonTimeout {

@@ -1,0 +1,217 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+func (c *Config) validate() error {
+	if len(c.Modules) == 0 {
+		return errors.New("no modules defined")
+	}
+	allowed, err := parseAllowList(c.AllowedTargets)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range c.ModuleNames() {
+		m := c.Modules[name]
+		if err := m.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("module %q: %w", name, err))
+			continue
+		}
+		if err := m.prepare(allowed); err != nil {
+			errs = append(errs, fmt.Errorf("module %q: %w", name, err))
+			continue
+		}
+		c.Modules[name] = m
+	}
+	return errors.Join(errs...)
+}
+
+// moduleChecks are a module's checks in the order their errors are
+// reported. Each names the field it is about; none changes the module
+// (defaults are set while decoding).
+var moduleChecks = []func(m *Module, k Kind) error{
+	checkTimeout,
+	checkOptions,
+	checkIPProtocol,
+	checkResolver,
+	checkSMTP,
+	checkAuth,
+	checkSubmissionPorts,
+	checkMX,
+}
+
+func (m *Module) validate() error {
+	if m.Prober == "" {
+		return fmt.Errorf("prober: missing (one of %s)", strings.Join(KindNames(), ", "))
+	}
+	k, ok := KindOf(m.Prober)
+	if !ok {
+		return fmt.Errorf("prober: unknown prober %q (one of %s)", m.Prober, strings.Join(KindNames(), ", "))
+	}
+	for _, check := range moduleChecks {
+		if err := check(m, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare gives a valid module what probes need at hand: the allow-list,
+// and its TLS config built once (which also catches unreadable CA and
+// client certificate files at load time).
+func (m *Module) prepare(allowed *AllowList) error {
+	m.Allowed = allowed
+	m.tls = &tlsCache{}
+	if _, err := m.ClientTLS(); err != nil {
+		return fmt.Errorf("tls_config: %w", err)
+	}
+	return nil
+}
+
+// optionFields are the module fields that only some kinds accept.
+var optionFields = []struct {
+	opt   Option
+	field string
+	set   func(m *Module) bool
+	why   string
+}{
+	{OptAuth, "smtp.auth", func(m *Module) bool { return m.SMTP.Auth != nil },
+		"credentials need TLS: they never go over plaintext"},
+	{OptAuth, "smtp.check_auth_enforced", func(m *Module) bool { return m.SMTP.CheckAuthEnforced },
+		"the RFC 6409 check is about submission servers, and they need TLS"},
+	{OptFailAuthBeforeTLS, "smtp.fail_if_auth_before_tls", func(m *Module) bool { return m.SMTP.FailIfAuthBeforeTLS },
+		"it needs a plaintext EHLO before STARTTLS"},
+	{OptAllAddresses, "all_addresses", func(m *Module) bool { return m.AllAddresses }, ""},
+	{OptDANE, "dane", func(m *Module) bool { return m.DANE }, ""},
+	{OptSubmissionPorts, "submission.ports", func(m *Module) bool { return len(m.Submission.Ports) > 0 }, ""},
+	{OptMX, "mx", func(m *Module) bool { return m.MX != (MX{}) }, ""},
+	{OptServerName, "tls_config.server_name", func(m *Module) bool { return m.TLSConfig.ServerName != "" },
+		"each MX host's certificate is checked against its own name"},
+}
+
+// checkOptions refuses a field the module's kind does not take.
+func checkOptions(m *Module, k Kind) error {
+	for _, o := range optionFields {
+		if !o.set(m) || k.Accepts(o.opt) {
+			continue
+		}
+		msg := fmt.Sprintf("%s: not for prober %s, only for prober %s", o.field, k.Name, kindsWith(o.opt))
+		if o.why != "" {
+			msg += " (" + o.why + ")"
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func checkTimeout(m *Module, _ Kind) error {
+	if m.Timeout <= 0 {
+		return fmt.Errorf("timeout: must be positive, got %s", m.Timeout)
+	}
+	return nil
+}
+
+func checkIPProtocol(m *Module, _ Kind) error {
+	if m.PreferredIPProtocol != "ip4" && m.PreferredIPProtocol != "ip6" {
+		return fmt.Errorf("preferred_ip_protocol: must be ip4 or ip6, got %q", m.PreferredIPProtocol)
+	}
+	return nil
+}
+
+func checkResolver(m *Module, _ Kind) error {
+	if m.DNSResolver == "" {
+		return nil
+	}
+	if _, err := parseResolverAddr(m.DNSResolver); err != nil {
+		return fmt.Errorf("dns_resolver: %w", err)
+	}
+	return nil
+}
+
+func checkSMTP(m *Module, _ Kind) error {
+	s := m.SMTP
+	if s.ExpectGreetingCode < 200 || s.ExpectGreetingCode > 599 {
+		return fmt.Errorf("smtp.expect_greeting_code: must be an SMTP reply code (200-599), got %d", s.ExpectGreetingCode)
+	}
+	if strings.ContainsAny(s.EHLO, " \r\n") {
+		return fmt.Errorf("smtp.ehlo: must be one domain or address literal, got %q", s.EHLO)
+	}
+	for _, f := range []struct{ field, addr string }{{"smtp.mail_from", s.MailFrom}, {"smtp.rcpt_to", s.RcptTo}} {
+		if strings.ContainsAny(f.addr, "<> \r\n") {
+			return fmt.Errorf("%s: must be a bare address without <>, spaces or line breaks, got %q", f.field, f.addr)
+		}
+	}
+	if s.CheckAuthEnforced && (s.MailFrom == "" || s.RcptTo == "") {
+		return errors.New("smtp.check_auth_enforced: needs smtp.mail_from and smtp.rcpt_to")
+	}
+	return nil
+}
+
+func checkAuth(m *Module, _ Kind) error {
+	a := m.SMTP.Auth
+	if a == nil {
+		return nil
+	}
+	if a.Username == "" {
+		return errors.New("smtp.auth.username: missing")
+	}
+	set := 0
+	for _, s := range []string{string(a.Password), a.PasswordFile, a.PasswordEnv} {
+		if s != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return errors.New("smtp.auth.password: give exactly one of password, password_file or password_env")
+	}
+	if !slices.Contains(append([]string{""}, AuthMechanisms...), a.Mechanism) {
+		return fmt.Errorf("smtp.auth.mechanism: must be %s, got %q", orList(AuthMechanisms), a.Mechanism)
+	}
+	return nil
+}
+
+func checkSubmissionPorts(m *Module, _ Kind) error {
+	seen := map[int]bool{}
+	for i, p := range m.Submission.Ports {
+		if p.Port < 1 || p.Port > 65535 {
+			return fmt.Errorf("submission.ports[%d].port: must be 1-65535, got %d", i, p.Port)
+		}
+		if seen[p.Port] {
+			return fmt.Errorf("submission.ports[%d].port: %d listed twice", i, p.Port)
+		}
+		seen[p.Port] = true
+		if !dialogueOverTLS(p.Prober) {
+			return fmt.Errorf("submission.ports[%d].prober: must be a prober of one server over TLS (starttls or tls), got %q", i, p.Prober)
+		}
+	}
+	return nil
+}
+
+func checkMX(m *Module, k Kind) error {
+	if !k.Accepts(OptMX) {
+		return nil
+	}
+	if m.MX.Port < 1 || m.MX.Port > 65535 {
+		return fmt.Errorf("mx.port: must be 1-65535, got %d", m.MX.Port)
+	}
+	if !m.MX.MTASTS && m.MX.MTASTSPort != 0 {
+		return errors.New("mx.mta_sts_port: only with mx.mta_sts: true")
+	}
+	if m.MX.MTASTS && (m.MX.MTASTSPort < 1 || m.MX.MTASTSPort > 65535) {
+		return fmt.Errorf("mx.mta_sts_port: must be 1-65535, got %d", m.MX.MTASTSPort)
+	}
+	return nil
+}
+
+// orList writes "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
