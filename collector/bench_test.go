@@ -50,7 +50,7 @@ func BenchmarkExposition(b *testing.B) {
 	res := starttlsSuccess()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = probeMetrics{res: res, durationSeconds: 0.01}.writeText(io.Discard)
+		_ = Encode(io.Discard, TextFormat, Families(res, 10*time.Millisecond))
 	}
 }
 

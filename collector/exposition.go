@@ -1,113 +1,93 @@
 package collector
 
 import (
-	"bufio"
 	"cmp"
 	"io"
-	"math"
+	"net/http"
 	"slices"
-	"strconv"
 	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/smtp-exporter/smtp_exporter/prober"
 )
 
-// textSink collects one probe's samples for the text exposition format.
-// /probe used to gather a fresh registry per probe and encode it with
-// expfmt; that cost about a third of the exporter's own (non-TLS) CPU per
-// probe, for gauges that metrics.go already defines consistently. The
-// registry stays the reference: TestExpositionMatchesRegistry checks that
-// this writer produces the registry's bytes for every kind of Result.
-type textSink struct {
-	families map[string]*family
-}
-
-type family struct {
-	name, help string
-	samples    []sample
-}
-
-type sample struct {
-	labels []labelPair // sorted by name
-	value  float64
-}
-
-func (s *textSink) gauge(name, help string, v float64, labels []labelPair) {
-	f := s.families[name]
-	if f == nil {
-		f = &family{name: name, help: help}
-		s.families[name] = f
-	}
-	sorted := slices.Clone(labels)
-	slices.SortFunc(sorted, func(a, b labelPair) int { return strings.Compare(a.name, b.name) })
-	f.samples = append(f.samples, sample{labels: sorted, value: v})
-}
-
-// TextContentType is the exposition format writeText produces (Prometheus text 0.0.4).
-const TextContentType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
-
-// writeText writes the probe's metrics as a registry would: families by
-// name, samples with fewer labels first, then by label values in name order.
-func (p probeMetrics) writeText(w io.Writer) error {
-	s := &textSink{families: map[string]*family{}}
-	p.emit(emitter{sink: s})
-	fams := make([]*family, 0, len(s.families))
-	for _, f := range s.families {
-		slices.SortFunc(f.samples, compareSamples)
+// Families are a probe's metric families, built directly from its Result:
+// a registry per probe would add its collection and consistency checks to
+// every scrape for gauges that metrics.go already defines consistently.
+// They are sorted as a registry's Gather sorts them, so every format
+// encodes them as a registry would (TestExpositionMatchesRegistry).
+func Families(res *prober.Result, took time.Duration) []*dto.MetricFamily {
+	s := &familySink{byName: map[string]*dto.MetricFamily{}}
+	probeMetrics{res: res, durationSeconds: took.Seconds()}.emit(emitter{sink: s})
+	fams := make([]*dto.MetricFamily, 0, len(s.byName))
+	for _, f := range s.byName {
+		slices.SortFunc(f.Metric, compareMetrics)
 		fams = append(fams, f)
 	}
-	slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.name, b.name) })
-
-	bw := bufio.NewWriterSize(w, 4096)
-	var num []byte
-	for _, f := range fams {
-		bw.WriteString("# HELP " + f.name + " " + helpEscaper.Replace(f.help) + "\n# TYPE " + f.name + " gauge\n")
-		for _, smp := range f.samples {
-			bw.WriteString(f.name)
-			for i, l := range smp.labels {
-				if i == 0 {
-					bw.WriteByte('{')
-				} else {
-					bw.WriteByte(',')
-				}
-				bw.WriteString(l.name + `="` + valueEscaper.Replace(l.value) + `"`)
-			}
-			if len(smp.labels) > 0 {
-				bw.WriteByte('}')
-			}
-			bw.WriteByte(' ')
-			num = appendFloat(num[:0], smp.value)
-			bw.Write(num)
-			bw.WriteByte('\n')
-		}
-	}
-	return bw.Flush()
+	slices.SortFunc(fams, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return fams
 }
 
-func compareSamples(a, b sample) int {
-	if c := cmp.Compare(len(a.labels), len(b.labels)); c != 0 {
+// familySink gathers the emitted gauges into families.
+type familySink struct {
+	byName map[string]*dto.MetricFamily
+}
+
+func (s *familySink) gauge(name, help string, v float64, labels []labelPair) {
+	f := s.byName[name]
+	if f == nil {
+		f = &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: dto.MetricType_GAUGE.Enum()}
+		s.byName[name] = f
+	}
+	// One allocation each for the sample's strings and label pairs, not two per label.
+	strs := slices.Clone(labels)
+	pairs := make([]dto.LabelPair, len(labels))
+	m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}, Label: make([]*dto.LabelPair, len(labels))}
+	for i := range strs {
+		pairs[i].Name, pairs[i].Value = &strs[i].name, &strs[i].value
+		m.Label[i] = &pairs[i]
+	}
+	slices.SortFunc(m.Label, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+	f.Metric = append(f.Metric, m)
+}
+
+// compareMetrics orders a family's samples as a registry does: fewer labels
+// first, then by label values in label-name order.
+func compareMetrics(a, b *dto.Metric) int {
+	if c := cmp.Compare(len(a.Label), len(b.Label)); c != 0 {
 		return c
 	}
-	for i := range a.labels {
-		if c := strings.Compare(a.labels[i].value, b.labels[i].value); c != 0 {
+	for i := range a.Label {
+		if c := strings.Compare(a.Label[i].GetValue(), b.Label[i].GetValue()); c != 0 {
 			return c
 		}
 	}
 	return 0
 }
 
-// The text format's escaping: HELP escapes \ and newline; label values also ".
-var (
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-	valueEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
-)
-
-func appendFloat(b []byte, v float64) []byte {
-	switch {
-	case math.IsNaN(v):
-		return append(b, "NaN"...)
-	case math.IsInf(v, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(v, -1):
-		return append(b, "-Inf"...)
-	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
+// Negotiate picks the exposition format from the scraper's Accept header,
+// as promhttp does with OpenMetrics enabled: protobuf, OpenMetrics or text.
+func Negotiate(h http.Header) expfmt.Format {
+	return expfmt.NegotiateIncludingOpenMetrics(h)
 }
+
+// Encode writes fams in format.
+func Encode(w io.Writer, format expfmt.Format, fams []*dto.MetricFamily) error {
+	enc := expfmt.NewEncoder(w, format)
+	for _, f := range fams {
+		if err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		return closer.Close()
+	}
+	return nil
+}
+
+// TextFormat is the plain text format (0.0.4), for debug output and tests.
+var TextFormat = expfmt.NewFormat(expfmt.TypeTextPlain)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
@@ -186,16 +188,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Failure: failureSummary(res), Duration: took, Phases: phaseSummary(res), log: transcript,
 	})
 
-	metrics := probeMetrics{res: res, durationSeconds: took.Seconds()}
+	fams := Families(res, took)
 	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff") // the transcript is text the server chose
-		_, _ = w.Write(debugOutput(metrics, transcript.String(), req))
+		_, _ = w.Write(debugOutput(fams, transcript.String(), req))
 		return
 	}
 	// A probe's exposition is a few kB, sent uncompressed: gzip would cost more CPU than it saves.
-	w.Header().Set("Content-Type", TextContentType)
-	if err := metrics.writeText(w); err != nil {
+	format := Negotiate(r.Header)
+	w.Header().Set("Content-Type", string(format))
+	if err := Encode(w, format, fams); err != nil {
 		h.Logger.Debug("writing probe response", "err", err)
 	}
 }
@@ -237,13 +240,13 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 	return min(module, scrape), nil
 }
 
-func debugOutput(metrics probeMetrics, transcript string, req Request) []byte {
+func debugOutput(fams []*dto.MetricFamily, transcript string, req Request) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Probe of %s with module %s (prober %s)\n\n", req.Target, req.ModuleName, req.Module.Prober)
 	b.WriteString("Logs for the probe:\n")
 	b.WriteString(transcript)
 	b.WriteString("\n\nMetrics that would have been returned:\n")
-	_ = metrics.writeText(&b)
+	_ = Encode(&b, TextFormat, fams)
 	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)
 	b.Write(req.Module.YAML())
 	return b.Bytes()

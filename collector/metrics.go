@@ -3,23 +3,14 @@
 package collector
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
 
 // probeMetrics is every probe_* metric of the contract, in this one file.
-// /probe writes them with writeText (exposition.go); as a Collector it is the
-// reference the tests check that writer against.
+// Families (exposition.go) gathers what emit reports.
 type probeMetrics struct {
 	res             *prober.Result
 	durationSeconds float64
-}
-
-func (probeMetrics) Describe(chan<- *prometheus.Desc) {}
-
-func (p probeMetrics) Collect(ch chan<- prometheus.Metric) {
-	p.emit(emitter{sink: chanSink(ch)})
 }
 
 // emit reports the whole Result to e's sink: the probe's verdict, then each
@@ -148,8 +139,8 @@ type emitter struct {
 
 type labelPair struct{ name, value string }
 
-// sink receives each sample: a registry for Collect, or families for the
-// /probe fast path (see families.go); both see the same calls.
+// sink receives each sample: the families of Families, or in tests a
+// registry, the reference the families are checked against.
 type sink interface {
 	gauge(name, help string, v float64, labels []labelPair)
 }
@@ -174,18 +165,6 @@ func (e emitter) with(labels ...prober.Label) emitter {
 		all = append(all, labelPair{l.Name, l.Value})
 	}
 	return emitter{sink: e.sink, labels: all}
-}
-
-// chanSink makes const metrics for a registry.
-type chanSink chan<- prometheus.Metric
-
-func (ch chanSink) gauge(name, help string, v float64, labels []labelPair) {
-	names := make([]string, len(labels))
-	values := make([]string, len(labels))
-	for i, l := range labels {
-		names[i], values[i] = l.name, l.value
-	}
-	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, names, nil), prometheus.GaugeValue, v, values...)
 }
 
 func (e emitter) flag(name, help string, b *bool) {
