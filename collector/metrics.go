@@ -51,6 +51,12 @@ func collectDialogue(e emitter, r *prober.Result) {
 		e.gauge("probe_tls_version_info", "TLS version negotiated.", 1, "version", t.Version)
 		e.gauge("probe_tls_cipher_info", "TLS cipher suite negotiated.", 1, "cipher", t.Cipher)
 		e.gauge("probe_tls_certificate_verified", "1 if the chain and host name verify against the configured roots.", b2f(t.Verified))
+		if !t.Verified && t.CertReason != "" {
+			e.gauge("probe_tls_certificate_verify_error_info", "Why the certificate does not verify: cert_expired, cert_untrusted or cert_hostname (also when opportunistic TLS does not fail the probe).", 1, "reason", string(t.CertReason))
+		}
+		if !t.LeafExpiry.IsZero() {
+			e.gauge("probe_ssl_leaf_expiry_timestamp_seconds", "Unix time of the server certificate's (the leaf's) expiry.", float64(t.LeafExpiry.Unix()))
+		}
 		if !t.EarliestExpiry.IsZero() {
 			e.gauge("probe_ssl_earliest_cert_expiry", "Unix time of the earliest expiry among the presented certificates.", float64(t.EarliestExpiry.Unix()))
 			e.gauge("probe_ssl_last_chain_info", "The server's leaf certificate.", 1,

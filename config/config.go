@@ -44,6 +44,11 @@ type Module struct {
 	AllAddresses bool `yaml:"all_addresses,omitempty"`
 	// DANE checks the certificate against the host's TLSA records (RFC 7672).
 	DANE bool `yaml:"dane,omitempty"`
+	// TLSVerification says whether a certificate that does not verify fails
+	// the probe: strict, or opportunistic (reported only, as senders on
+	// port 25 deliver anyway unless DANE or MTA-STS enforce say otherwise).
+	// Empty: opportunistic for port 25 and the mx prober, strict otherwise.
+	TLSVerification string `yaml:"tls_verification,omitempty"`
 	MX   MX   `yaml:"mx,omitempty"`
 
 	// Allowed is the config's allowed_targets, copied into each module at
@@ -92,6 +97,12 @@ type Auth struct {
 	// Mechanism forces PLAIN, LOGIN or CRAM-MD5; empty picks the strongest advertised.
 	Mechanism string `yaml:"mechanism,omitempty"`
 }
+
+// The values of tls_verification.
+const (
+	TLSStrict        = "strict"
+	TLSOpportunistic = "opportunistic"
+)
 
 // AuthMechanisms are the SASL mechanisms spoken, in order of preference
 // when the module names none.
@@ -148,6 +159,9 @@ func (m *Module) fillDefaults() {
 	k, _ := KindOf(m.Prober)
 	if k.Accepts(OptSubmissionPorts) && len(m.Submission.Ports) == 0 {
 		m.Submission.Ports = slices.Clone(DefaultSubmissionPorts)
+	}
+	if k.Opportunistic && m.TLSVerification == "" {
+		m.TLSVerification = TLSOpportunistic
 	}
 	if k.Accepts(OptMX) && m.MX.Port == 0 {
 		m.MX.Port = k.DefaultPort

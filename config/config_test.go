@@ -549,3 +549,20 @@ func indent(s, prefix string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// TestTLSVerificationDefaults: the mx prober's servers are reached over
+// opportunistic TLS, so its modules default to it; others leave it to the port.
+func TestTLSVerificationDefaults(t *testing.T) {
+	c, err := Parse([]byte("modules:\n  mx: {prober: mx}\n  st: {prober: starttls}\n  strict: {prober: mx, tls_verification: strict}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"mx": TLSOpportunistic, "st": "", "strict": TLSStrict} {
+		if got := c.Modules[name].TLSVerification; got != want {
+			t.Errorf("module %s: tls_verification %q, want %q", name, got, want)
+		}
+	}
+	if _, err := Parse([]byte("modules:\n  a: {prober: tls, tls_verification: sometimes}\n")); err == nil || !strings.Contains(err.Error(), "tls_verification") {
+		t.Errorf("bad tls_verification: %v", err)
+	}
+}

@@ -64,6 +64,9 @@ type Kind struct {
 	ChosenForPorts []int
 	// ChosenOtherwise marks the kind picked for any other port.
 	ChosenOtherwise bool
+	// Opportunistic marks kinds whose servers senders reach over
+	// opportunistic TLS (RFC 7435): their tls_verification defaults to opportunistic.
+	Opportunistic bool
 	// Summary says in a few words what the kind probes (check, docs, errors).
 	Summary string
 }
@@ -86,7 +89,7 @@ var Kinds = []Kind{
 		ChosenForPorts: []int{0},
 		Summary:        "the host's submission ports (587 → 465 → 2525) and which one to use"},
 	{Name: "mx", Shape: Domain, Transport: StartTLS, DefaultPort: 25,
-		Options: OptAllAddresses | OptDANE | OptMX,
+		Options: OptAllAddresses | OptDANE | OptMX, Opportunistic: true,
 		Summary: "a mail domain's MX hosts on port 25, DANE and MTA-STS"},
 }
 

@@ -38,6 +38,7 @@ var moduleChecks = []func(m *Module, k Kind) error{
 	checkTimeout,
 	checkOptions,
 	checkIPProtocol,
+	checkTLSVerification,
 	checkResolver,
 	checkSMTP,
 	checkAuth,
@@ -121,6 +122,14 @@ func checkIPProtocol(m *Module, _ Kind) error {
 		return fmt.Errorf("preferred_ip_protocol: must be ip4 or ip6, got %q", m.PreferredIPProtocol)
 	}
 	return nil
+}
+
+func checkTLSVerification(m *Module, _ Kind) error {
+	switch m.TLSVerification {
+	case "", TLSStrict, TLSOpportunistic:
+		return nil
+	}
+	return fmt.Errorf("tls_verification: must be %s or %s, got %q", TLSStrict, TLSOpportunistic, m.TLSVerification)
 }
 
 func checkResolver(m *Module, _ Kind) error {

@@ -75,7 +75,7 @@ func (d *dialogue) dane(ctx context.Context) *Failure {
 // pkixVerdict is the certificate failure the handshake held back, now that
 // DANE cannot authenticate the server instead.
 func (d *dialogue) pkixVerdict() *Failure {
-	if d.certErr == nil {
+	if d.certErr == nil || !d.certificateRequired() {
 		return nil
 	}
 	return failWith(PhaseTLS, classifyCert(d.certErr), 0, d.certErr)

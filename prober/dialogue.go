@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
@@ -61,7 +63,7 @@ func (d *dialogue) run(ctx context.Context) *Result {
 		if f := s(ctx); f != nil {
 			d.res.Failure = f
 			d.logger.Debug("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
-			d.politeQuit(f)
+			d.politeQuit(ctx, f)
 			break
 		}
 	}
@@ -80,17 +82,29 @@ func (d *dialogue) close() {
 	_ = d.c.raw.Close()
 }
 
+// quitWait bounds the wait for the 221 after a failure: long enough for a
+// server that answers QUIT late (Dovecot's submission service answers once
+// its relay session is up), short enough not to hold a failed probe.
+const quitWait = time.Second
+
 // politeQuit says QUIT after a failure the server answered cleanly (and only
-// once it has greeted: talking first trips pregreet tests). It does not wait
-// for the reply, so it never costs the probe time.
-func (d *dialogue) politeQuit(f *Failure) {
-	if d.c == nil || d.res.GreetingCode == 0 || f.Phase == PhaseQuit {
+// once it has greeted: talking first trips pregreet tests), and waits
+// briefly for the 221 so the server logs a clean end rather than a lost
+// connection. The wait never passes the probe's deadline.
+func (d *dialogue) politeQuit(ctx context.Context, f *Failure) {
+	if d.c == nil || d.res.GreetingCode == 0 || f.Phase == PhaseQuit || !f.Reason.info().answered {
 		return
 	}
-	if f.Reason.info().answered {
-		d.logger.Debug("C: QUIT")
-		_, _ = d.c.raw.Write([]byte("QUIT\r\n"))
+	d.logger.Debug("C: QUIT")
+	if _, err := d.c.raw.Write([]byte("QUIT\r\n")); err != nil {
+		return
 	}
+	wait := time.Now().Add(quitWait)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
+		wait = dl
+	}
+	_ = d.c.raw.SetReadDeadline(wait)
+	_, _ = d.c.readReply()
 }
 
 // wantCode turns a reply with another code than want into a codeError.
@@ -207,11 +221,28 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 		case d.mod.TLSConfig.InsecureSkipVerify:
 		case d.mod.DANE && net.ParseIP(d.target.Host) == nil:
 			d.certErr = verr
+		case !d.certificateRequired():
+			d.logger.Debug("opportunistic TLS: a certificate that does not verify is reported, not failed")
 		default:
 			return failWith(PhaseTLS, classifyCert(verr), 0, verr)
 		}
 	}
 	return nil
+}
+
+// certificateRequired: port 25 is opportunistic TLS (RFC 7435). Senders
+// deliver over a certificate that does not verify unless DANE or an MTA-STS
+// enforce policy says otherwise, and those steps check it themselves; so on
+// port 25, and with tls_verification: opportunistic, a bad certificate is
+// reported without failing. tls_verification: strict always fails it.
+func (d *dialogue) certificateRequired() bool {
+	switch d.mod.TLSVerification {
+	case config.TLSStrict:
+		return true
+	case config.TLSOpportunistic:
+		return false
+	}
+	return d.target.Port != 25
 }
 
 // checkAuthEnforced is the RFC 6409 check: without AUTH, MAIL then RCPT to a
@@ -246,15 +277,40 @@ func (d *dialogue) checkAuthEnforced(context.Context) *Failure {
 	return f
 }
 
-// enforcedBy reads one reply of the check: 5xx proves enforcement, 4xx proves nothing.
+// enforcedBy reads one reply of the check. A refusal about authentication
+// or relaying proves enforcement; any other 5xx (a sender domain that does
+// not resolve, a syntax error) proves nothing either way, nor does a 4xx.
 func (d *dialogue) enforcedBy(rep reply) *Failure {
-	switch rep.code / 100 {
-	case 5:
+	switch {
+	case rep.code/100 == 5 && refusesUnauthenticated(rep):
 		d.res.AuthEnforced = boolPtr(true)
-	case 4:
+	case rep.code/100 == 5:
+		return failWith(PhaseMail, ReasonAuthCheckInconclusive, rep.code, &codeError{code: rep.code, text: rep.text()})
+	case rep.code/100 == 4:
 		return fail(PhaseMail, &codeError{code: rep.code, text: rep.text()})
 	}
 	return nil
+}
+
+// relayOrAuth matches the texts real servers refuse unauthenticated mail
+// with when they give no enhanced status code (Exim: "550 relay not
+// permitted"), besides the "authentication required" family.
+var relayOrAuth = regexp.MustCompile(`(?i)\brelay|authenticat|\bauth(entication)? required|not logged in`)
+
+// refusesUnauthenticated reports whether a 5xx refuses mail for want of
+// authentication: 530 (RFC 4954), an enhanced code 5.7.x (security or
+// policy: Postfix 554 5.7.1 Relay access denied, Sendmail 550 5.7.1
+// Relaying denied, Dovecot 530 5.7.0), or a relay/authentication text.
+func refusesUnauthenticated(rep reply) bool {
+	if rep.code == 530 {
+		return true
+	}
+	for _, line := range rep.lines {
+		if strings.HasPrefix(line, "5.7.") || relayOrAuth.MatchString(line) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *dialogue) quit(context.Context) *Failure {

@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -464,6 +465,15 @@ func TestCheckAuthEnforced(t *testing.T) {
 		{name: "open relay", opts: smtptest.Options{OpenRelay: true}, enforced: boolPtr(false), reason: ReasonAuthNotEnforced, code: 250},
 		{name: "4xx at MAIL proves nothing", opts: smtptest.Options{Replies: map[string]string{"MAIL": "451 4.3.0 try later"}}, reason: ReasonUnexpectedCode, code: 451},
 		{name: "4xx at RCPT proves nothing", opts: smtptest.Options{Replies: map[string]string{"RCPT": "450 4.1.2 domain not found"}}, reason: ReasonUnexpectedCode, code: 450},
+		// The real servers' refusals (issue 12), each at the step it comes at.
+		{name: "Postfix before TLS", opts: smtptest.Options{Replies: map[string]string{"MAIL": "530 5.7.0 Must issue a STARTTLS command first"}}, enforced: boolPtr(true)},
+		{name: "Postfix relay", opts: smtptest.Options{OpenRelay: true, Replies: map[string]string{"RCPT": "554 5.7.1 <probe@example.invalid>: Relay access denied"}}, enforced: boolPtr(true)},
+		{name: "Exim relay, no enhanced code", opts: smtptest.Options{OpenRelay: true, Replies: map[string]string{"RCPT": "550 relay not permitted"}}, enforced: boolPtr(true)},
+		{name: "Sendmail relay", opts: smtptest.Options{OpenRelay: true, Replies: map[string]string{"RCPT": "550 5.7.1 <probe@example.invalid>... Relaying denied"}}, enforced: boolPtr(true)},
+		{name: "Dovecot submission", opts: smtptest.Options{Replies: map[string]string{"MAIL": "530 5.7.0 Authentication required."}}, enforced: boolPtr(true)},
+		{name: "bad sender domain is inconclusive", opts: smtptest.Options{OpenRelay: true, Replies: map[string]string{"MAIL": "550 5.1.8 <probe@example.com>: Sender address rejected: Domain not found"}}, reason: ReasonAuthCheckInconclusive, code: 550},
+		{name: "syntax error is inconclusive", opts: smtptest.Options{OpenRelay: true, Replies: map[string]string{"RCPT": "501 5.1.3 Bad recipient address syntax"}}, reason: ReasonAuthCheckInconclusive, code: 501},
+		{name: "unknown user is inconclusive", opts: smtptest.Options{OpenRelay: true, Replies: map[string]string{"RCPT": "550 5.1.1 <probe@example.invalid>: Recipient address rejected: User unknown"}}, reason: ReasonAuthCheckInconclusive, code: 550},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := tc.opts
@@ -641,4 +651,66 @@ func TestParseEHLO(t *testing.T) {
 
 func sp(port int, proberName string) config.SubmissionPort {
 	return config.SubmissionPort{Port: port, Prober: proberName}
+}
+
+// TestOpportunisticTLS: on port 25 (and with tls_verification:
+// opportunistic) a certificate that does not verify is reported, not failed,
+// as senders deliver over it; strict fails it anywhere.
+func TestOpportunisticTLS(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.selfSign})
+	for _, tc := range []struct {
+		verification string
+		port         int
+		wantFail     bool
+	}{
+		{"", srv.Port, true},
+		{config.TLSOpportunistic, srv.Port, false},
+		{config.TLSStrict, srv.Port, true},
+	} {
+		m := module("starttls", p.caFile, 5*time.Second)
+		m.TLSVerification = tc.verification
+		res := probe(t, Probe, tc.port, m)
+		if tc.wantFail {
+			wantFailure(t, res, PhaseTLS, ReasonCertUntrusted, 0)
+			continue
+		}
+		wantSuccess(t, res)
+		if res.TLS == nil || res.TLS.Verified || res.TLS.CertReason != ReasonCertUntrusted {
+			t.Errorf("%q: TLS %+v, want reported as untrusted", tc.verification, res.TLS)
+		}
+	}
+	// Port 25 decides when the module does not.
+	for port, want := range map[int]bool{25: false, 587: true, 465: true, 2525: true} {
+		d := &dialogue{target: Target{Host: "mx.example.com", Port: port}, mod: module("starttls", "", time.Second)}
+		if got := d.certificateRequired(); got != want {
+			t.Errorf("port %d: certificate required %v, want %v", port, got, want)
+		}
+	}
+}
+
+// TestQuitAfterFailureWaitsFor221: after a failure the server answered, the
+// probe says QUIT and reads the 221, so the server logs a clean end; a
+// server that never answers the QUIT costs at most quitWait.
+func TestQuitAfterFailureWaitsFor221(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.Options{Greeting: []string{"554 5.3.2 not now"}})
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m := module("tcp", "", 5*time.Second)
+	res := Probe(context.Background(), Target{Host: "127.0.0.1", Port: srv.Port}, m, logger)
+	wantFailure(t, res, PhaseGreeting, ReasonUnexpectedCode, 554)
+	if !slices.Contains(srv.Commands(), "QUIT") || !strings.Contains(log.String(), "S: 221") {
+		t.Errorf("commands %v; transcript lacks the 221:\n%s", srv.Commands(), log.String())
+	}
+
+	silent := smtptest.NewHandlerServer(t, func(c *smtptest.Conn) {
+		c.Send("554 go away\r\n")
+		time.Sleep(quitWait + 500*time.Millisecond) // reads nothing, answers nothing
+	})
+	start := time.Now()
+	res = Probe(context.Background(), Target{Host: "127.0.0.1", Port: silent.Port}, m, testLogger(t))
+	wantFailure(t, res, PhaseGreeting, ReasonUnexpectedCode, 554)
+	if took := time.Since(start); took > quitWait+time.Second {
+		t.Errorf("a silent server after QUIT held the probe %s", took)
+	}
 }

@@ -5,28 +5,29 @@ type Reason string
 
 // The failure reasons of the contract. Each has its one explanation in reasons below.
 const (
-	ReasonDNS                 Reason = "dns"
-	ReasonTimeout             Reason = "timeout"
-	ReasonRefused             Reason = "refused"
-	ReasonUnreachable         Reason = "unreachable"
-	ReasonReset               Reason = "reset"
-	ReasonBadReply            Reason = "bad_reply"
-	ReasonUnexpectedCode      Reason = "unexpected_code"
-	ReasonStartTLSUnsupported Reason = "starttls_unsupported"
-	ReasonTLSHandshake        Reason = "tls_handshake"
-	ReasonCertExpired         Reason = "cert_expired"
-	ReasonCertUntrusted       Reason = "cert_untrusted"
-	ReasonCertHostname        Reason = "cert_hostname"
-	ReasonAuthUnsupported     Reason = "auth_unsupported"
-	ReasonAuthFailed          Reason = "auth_failed"
-	ReasonAuthNotEnforced     Reason = "auth_not_enforced"
-	ReasonAuthBeforeTLS       Reason = "auth_before_tls"
-	ReasonNullMX              Reason = "null_mx"
-	ReasonDANEMismatch        Reason = "dane_mismatch"
-	ReasonMTASTSPolicy        Reason = "mta_sts_policy"
-	ReasonMTASTSMXMismatch    Reason = "mta_sts_mx_mismatch"
-	ReasonForbidden           Reason = "forbidden"
-	ReasonInternal            Reason = "internal"
+	ReasonDNS                   Reason = "dns"
+	ReasonTimeout               Reason = "timeout"
+	ReasonRefused               Reason = "refused"
+	ReasonUnreachable           Reason = "unreachable"
+	ReasonReset                 Reason = "reset"
+	ReasonBadReply              Reason = "bad_reply"
+	ReasonUnexpectedCode        Reason = "unexpected_code"
+	ReasonStartTLSUnsupported   Reason = "starttls_unsupported"
+	ReasonTLSHandshake          Reason = "tls_handshake"
+	ReasonCertExpired           Reason = "cert_expired"
+	ReasonCertUntrusted         Reason = "cert_untrusted"
+	ReasonCertHostname          Reason = "cert_hostname"
+	ReasonAuthUnsupported       Reason = "auth_unsupported"
+	ReasonAuthFailed            Reason = "auth_failed"
+	ReasonAuthNotEnforced       Reason = "auth_not_enforced"
+	ReasonAuthBeforeTLS         Reason = "auth_before_tls"
+	ReasonAuthCheckInconclusive Reason = "auth_check_inconclusive"
+	ReasonNullMX                Reason = "null_mx"
+	ReasonDANEMismatch          Reason = "dane_mismatch"
+	ReasonMTASTSPolicy          Reason = "mta_sts_policy"
+	ReasonMTASTSMXMismatch      Reason = "mta_sts_mx_mismatch"
+	ReasonForbidden             Reason = "forbidden"
+	ReasonInternal              Reason = "internal"
 )
 
 // reasonInfo is what the code knows of a reason.
@@ -58,6 +59,7 @@ var reasons = []reasonInfo{
 	{ReasonAuthFailed, "the server refused the credentials (535…)", true},
 	{ReasonAuthNotEnforced, "MAIL and RCPT to a foreign domain were accepted without AUTH: an open submission port", true},
 	{ReasonAuthBeforeTLS, "AUTH is offered before TLS (with `fail_if_auth_before_tls`)", true},
+	{ReasonAuthCheckInconclusive, "at `mail`: the RFC 6409 check got a 5xx that is not about authentication or relaying (a sender domain that does not resolve, `550 5.1.8`; a syntax error, `501`): it proves nothing; fix `mail_from`/`rcpt_to` (`probe_smtp_failure_reply_code` has the code)", true},
 	{ReasonNullMX, "at `resolve`: the domain publishes a null MX (`MX 0 .`): it accepts no mail", false},
 	{ReasonDANEMismatch, "at `dane`: the certificate matches none of the host's DNSSEC-validated, usable TLSA records; DANE senders will not deliver (stale TLSA after a renewal?)", true},
 	{ReasonMTASTSPolicy, "at `mta_sts`: no usable MTA-STS policy (TXT record missing, duplicated or invalid; policy not 200, not `text/plain` or invalid)", false},

@@ -18,6 +18,7 @@ type TLSInfo struct {
 	Cipher         string // Go's cipher suite name
 	Verified       bool
 	EarliestExpiry time.Time // earliest NotAfter among the presented certificates
+	LeafExpiry     time.Time // the server's own certificate's NotAfter
 	ChainExpiry    time.Time // earliest NotAfter in the verified chain; zero when it did not verify
 	Leaf           LeafInfo
 	// CertReason is why the certificate did not verify (cert_expired,
@@ -52,6 +53,7 @@ func inspectTLS(state tls.ConnectionState, roots *x509.CertPool, serverName stri
 		}
 	}
 	info.Leaf = leafInfo(certs[0])
+	info.LeafExpiry = certs[0].NotAfter
 
 	chains, err := verify(certs, roots, serverName, now)
 	if err != nil {
