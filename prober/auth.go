@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // authMechanisms in order of preference when the module names none.
@@ -50,7 +49,7 @@ func (d *dialogue) auth() *Failure {
 		return failWith(PhaseAuth, ReasonAuthFailed, 0, err)
 	}
 
-	start := time.Now()
+	start := d.begin(PhaseAuth)
 	rep, err := d.saslExchange(mech, a.Username, password)
 	d.timed(PhaseAuth, start)
 	d.res.AuthSuccess = boolPtr(err == nil && rep.code == 235)

@@ -36,7 +36,7 @@ func (d *dialogue) dane() *Failure {
 	if !ok {
 		return d.pkixVerdict()
 	}
-	start := time.Now()
+	start := d.begin(PhaseDANE)
 	ans, err := newResolver(d.mod).lookupTLSA(d.ctx, d.target.Host, d.target.Port)
 	d.timed(PhaseDANE, start)
 	if err != nil {

@@ -25,6 +25,7 @@ type dialogue struct {
 
 	c            *conn
 	stopDeadline func() bool
+	phase        Phase        // the step running, for a panic's failure
 	caps         capabilities // from the latest EHLO
 	// certErr is a certificate verdict held back for the DANE step: a
 	// validated TLSA match authenticates a certificate PKIX does not (RFC 7672).
@@ -34,12 +35,19 @@ type dialogue struct {
 type step func() *Failure
 
 func newDialogue(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *dialogue {
-	return &dialogue{ctx: ctx, target: t, mod: m, logger: logger, res: &Result{}}
+	return &dialogue{ctx: ctx, target: t, mod: m, logger: logger, res: &Result{}, phase: PhaseConnect}
 }
 
 // run connects, runs the steps in order until one fails, and always closes.
-func (d *dialogue) run(steps ...step) *Result {
+// A panic in a step fails the dialogue at the step's phase with reason internal.
+func (d *dialogue) run(steps ...step) (res *Result) {
 	defer d.close()
+	defer func() {
+		if v := recover(); v != nil {
+			d.res.Failure = recovered(d.ctx, d.phase, v, d.logger)
+			res = d.res
+		}
+	}()
 	for _, s := range append([]step{func() *Failure { return d.connect(d.ctx) }}, steps...) {
 		if f := s(); f != nil {
 			d.res.Failure = f
@@ -49,6 +57,12 @@ func (d *dialogue) run(steps ...step) *Result {
 		}
 	}
 	return d.res
+}
+
+// begin starts phase p: where a panic is reported, and the start of its time.
+func (d *dialogue) begin(p Phase) time.Time {
+	d.phase = p
+	return time.Now()
 }
 
 func (d *dialogue) timed(p Phase, start time.Time) {
@@ -87,7 +101,7 @@ func wantCode(rep reply, err error, want int) error {
 }
 
 func (d *dialogue) greeting() *Failure {
-	start := time.Now()
+	start := d.begin(PhaseGreeting)
 	rep, err := d.c.readReply()
 	d.timed(PhaseGreeting, start)
 	if err != nil {
@@ -113,7 +127,7 @@ func (d *dialogue) ehloName() string {
 // ehlo greets the server and records what it advertises. On the plaintext
 // EHLO of a STARTTLS dialogue it also records AUTH offered before TLS.
 func (d *dialogue) ehlo() *Failure {
-	start := time.Now()
+	start := d.begin(PhaseEHLO)
 	rep, err := d.c.cmd("EHLO " + d.ehloName())
 	d.timed(PhaseEHLO, start)
 	if err := wantCode(rep, err, 250); err != nil {
@@ -147,7 +161,7 @@ func (d *dialogue) startTLS() *Failure {
 	if !d.caps.has("STARTTLS") {
 		return failWith(PhaseStartTLS, ReasonStartTLSUnsupported, 0, errors.New("STARTTLS not advertised in EHLO"))
 	}
-	start := time.Now()
+	start := d.begin(PhaseStartTLS)
 	rep, err := d.c.cmd("STARTTLS")
 	d.timed(PhaseStartTLS, start)
 	if err := wantCode(rep, err, 220); err != nil {
@@ -176,7 +190,7 @@ func (d *dialogue) handshake() *Failure {
 	cfg.InsecureSkipVerify = true
 	cfg.ServerName = serverName
 
-	start := time.Now()
+	start := d.begin(PhaseTLS)
 	tc := tls.Client(d.c.raw, cfg)
 	err = tc.HandshakeContext(d.ctx)
 	d.timed(PhaseTLS, start)
@@ -205,7 +219,7 @@ func (d *dialogue) checkAuthEnforced() *Failure {
 	if !d.mod.SMTP.CheckAuthEnforced {
 		return nil
 	}
-	start := time.Now()
+	start := d.begin(PhaseMail)
 	defer func() { d.timed(PhaseMail, start) }()
 
 	rep, err := d.c.cmd("MAIL FROM:<" + d.mod.SMTP.MailFrom + ">")
@@ -243,7 +257,7 @@ func (d *dialogue) enforcedBy(rep reply) *Failure {
 }
 
 func (d *dialogue) quit() *Failure {
-	start := time.Now()
+	start := d.begin(PhaseQuit)
 	rep, err := d.c.cmd("QUIT")
 	d.timed(PhaseQuit, start)
 	if err := wantCode(rep, err, 221); err != nil {

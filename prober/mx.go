@@ -65,7 +65,9 @@ func ProbeMX(ctx context.Context, t Target, m config.Module, logger *slog.Logger
 	if m.MX.MTASTS {
 		wg.Go(func() {
 			start := time.Now()
-			policy, policyFail = fetchMTASTS(ctx, domain, m, logger)
+			if f := safely(ctx, PhaseMTASTS, logger, func() { policy, policyFail = fetchMTASTS(ctx, domain, m, logger) }); f != nil {
+				policy, policyFail = nil, f
+			}
 			policyTook = time.Since(start)
 		})
 	}
@@ -82,7 +84,7 @@ func ProbeMX(ctx context.Context, t Target, m config.Module, logger *slog.Logger
 		if mx.Null {
 			res.Failure = failWith(PhaseResolve, ReasonNullMX, 0, fmt.Errorf("%s publishes a null MX (RFC 7505): it accepts no mail", domain))
 		}
-		probeMXHosts(ctx, mx.Hosts, m, logger)
+		probeMXHosts(ctx, mx.Hosts, m, logger, eachAddress(ProbeStartTLS))
 	}
 
 	wg.Wait()
@@ -127,17 +129,17 @@ func mxHosts(records []mxRecord, domain string, logger *slog.Logger) (hosts []MX
 	return hosts, false, false
 }
 
-// probeMXHosts runs a STARTTLS dialogue with each host (each address with
-// all_addresses) at once, on mx.port.
-func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, logger *slog.Logger) {
+// probeMXHosts runs probe (a STARTTLS dialogue; one per address with
+// all_addresses) on each host at once, on mx.port. A panic in one host's
+// goroutine fails that host only.
+func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, logger *slog.Logger, probe ProbeFn) {
 	hm := m
 	hm.Prober = "starttls"
-	probe := eachAddress(ProbeStartTLS)
 	var wg sync.WaitGroup
 	for i := range hosts {
 		h := &hosts[i]
 		wg.Go(func() {
-			h.Result = probe(ctx, Target{Host: h.Name, Port: m.MX.Port}, hm, logger.With("mx", h.Name))
+			h.Result = probeSafely(ctx, PhaseResolve, probe, Target{Host: h.Name, Port: m.MX.Port}, hm, logger.With("mx", h.Name))
 		})
 	}
 	wg.Wait()

@@ -58,9 +58,13 @@ const (
 	ReasonMTASTSPolicy        Reason = "mta_sts_policy"      // no valid MTA-STS TXT record or policy
 	ReasonMTASTSMXMismatch    Reason = "mta_sts_mx_mismatch" // enforce policy whose mx patterns do not name this MX host
 	// ReasonForbidden: the address is outside allowed_targets and was not
-	// dialled. A probe forbidden whole is answered 403; only a forbidden part
-	// of one (a backup MX, the MTA-STS policy host) is exported with it.
+	// dialled. A probe that dialled nothing, every dialogue forbidden, is
+	// answered 403; a forbidden part of one that dialled something (a backup
+	// MX, the MTA-STS policy host) is exported with it.
 	ReasonForbidden Reason = "forbidden"
+	// ReasonInternal: the exporter panicked during this step (a bug of the
+	// exporter, not of the server); the stack is in the process log.
+	ReasonInternal Reason = "internal"
 )
 
 // ErrTargetForbidden is an address outside the config's allowed_targets; it was not dialled.
@@ -118,6 +122,11 @@ type Result struct {
 	MX *MXResult
 	// DANE is what the TLSA check found, with dane: true once TLS is up.
 	DANE *DANEResult
+
+	// Dials counts the connections the whole probe dialled (SMTP and the
+	// MTA-STS fetch), set by Run on the probe's own Result: 0 means no
+	// connection left the exporter.
+	Dials int
 }
 
 // PortResult is one port's dialogue within a submission probe.

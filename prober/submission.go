@@ -11,6 +11,7 @@ import (
 // ProbeSubmission probes every submission port of a host at once, each in
 // its own dialogue under the one deadline, and applies the decision rule:
 // the first working port in the module's order of preference (587 → 465 → 2525).
+// A panic in one port's goroutine fails that port only.
 func ProbeSubmission(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
 	res := &Result{Ports: make([]PortResult, len(m.Submission.Ports))}
 	var wg sync.WaitGroup
@@ -23,7 +24,7 @@ func ProbeSubmission(ctx context.Context, t Target, m config.Module, logger *slo
 			probe = ProbeTLS
 		}
 		wg.Go(func() {
-			res.Ports[i].Result = probe(ctx, Target{Host: t.Host, Port: p.Port}, pm, logger.With("port", p.Port))
+			res.Ports[i].Result = probeSafely(ctx, PhaseConnect, probe, Target{Host: t.Host, Port: p.Port}, pm, logger.With("port", p.Port))
 		})
 	}
 	wg.Wait()
