@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -208,6 +209,9 @@ func explain(f *prober.Failure) string {
 	}
 	switch f.Reason {
 	case prober.ReasonTimeout:
+		if errors.Is(f.Err, prober.ErrNoConnSlot) {
+			return "no free connection slot before the deadline: the exporter holds --probe.max-connections connections already"
+		}
 		if f.Phase == prober.PhaseConnect {
 			return "connect timed out: the port is likely filtered by a firewall dropping packets"
 		}
@@ -252,6 +256,8 @@ func explain(f *prober.Failure) string {
 		return "no usable MTA-STS policy"
 	case prober.ReasonMTASTSMXMismatch:
 		return "the enforce MTA-STS policy does not name this MX host: MTA-STS senders will not deliver"
+	case prober.ReasonInternal:
+		return "the exporter panicked during " + string(f.Phase) + ": a bug of smtp_exporter, not of the server (the stack is in the log)"
 	}
 	return string(f.Phase) + "/" + string(f.Reason)
 }
