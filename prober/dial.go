@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // connect resolves and dials t, recording the resolve and connect phases.
@@ -130,7 +131,7 @@ func (l *ConnLimiter) Waits() (acquired, deadline uint64) {
 
 // acquire takes a slot, waiting while none is free, until ctx ends.
 func (l *ConnLimiter) acquire(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := expired(ctx); err != nil {
 		return err // a probe past its deadline dials nothing
 	}
 	if l == nil {
@@ -149,15 +150,34 @@ func (l *ConnLimiter) acquire(ctx context.Context) error {
 	return nil
 }
 
+// wait blocks for a slot. One freed at the deadline (the holders' reads
+// time out then) is handed back: the wait ended with the deadline.
 func (l *ConnLimiter) wait(ctx context.Context) error {
+	var err error
 	select {
 	case l.slots <- struct{}{}:
-		l.waitAcquired.Add(1)
-		return nil
+		if err = expired(ctx); err == nil {
+			l.waitAcquired.Add(1)
+			return nil
+		}
+		<-l.slots
 	case <-ctx.Done():
-		l.waitDeadline.Add(1)
-		return fmt.Errorf("%w (--probe.max-connections=%d): %w", ErrNoConnSlot, cap(l.slots), ctx.Err())
+		err = ctx.Err()
 	}
+	l.waitDeadline.Add(1)
+	return fmt.Errorf("%w (--probe.max-connections=%d): %w", ErrNoConnSlot, cap(l.slots), err)
+}
+
+// expired is ctx's error, or DeadlineExceeded once its deadline has passed
+// even if its timer has not fired yet.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func (l *ConnLimiter) release() {
