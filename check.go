@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -255,6 +256,9 @@ var plainText = strings.NewReplacer("`", "", "**", "")
 // explain says in words what a failure most likely means for an SRE, with
 // where it happened and the reply code that decided it.
 func explain(f *prober.Failure) string {
+	if errors.Is(f.Err, prober.ErrNoConnSlot) {
+		return fmt.Sprintf("%s/%s: no free connection slot before the deadline: the exporter holds --probe.max-connections connections already", f.Phase, f.Reason)
+	}
 	s := fmt.Sprintf("%s/%s: %s", f.Phase, f.Reason, plainText.Replace(f.Reason.Explanation()))
 	if f.Code != 0 {
 		s += " (reply " + strconv.Itoa(f.Code) + ")"

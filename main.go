@@ -25,6 +25,7 @@ import (
 
 	"github.com/smtp-exporter/smtp_exporter/collector"
 	"github.com/smtp-exporter/smtp_exporter/config"
+	"github.com/smtp-exporter/smtp_exporter/prober"
 )
 
 func main() {
@@ -38,6 +39,7 @@ type flags struct {
 	timeoutOffset time.Duration
 	historyLimit  int
 	maxConcurrent int
+	maxConns      int
 	web           *web.FlagConfig
 	log           *promslog.Config
 	check         checkFlags
@@ -52,6 +54,7 @@ func run(args []string) int {
 	app.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
 	app.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
+	app.Flag("probe.max-connections", "TCP connections all probes together hold at once (SMTP and the MTA-STS fetch); a dial waits for a free one until its probe's deadline. 0: no bound.").Default("2048").IntVar(&f.maxConns)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	f.web = webflag.AddFlags(serveCmd, ":10587")
 	checkCmd := addCheckCommand(app, &f.check)
@@ -128,10 +131,12 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 	}
 	logger.Info("loaded config", "file", f.configFile, "modules", sc.Get().ModuleNames())
 
+	conns := prober.NewConnLimiter(f.maxConns)
+	collector.RegisterConnMetrics(reg, conns)
 	h := &collector.Handler{
 		Config: sc, Logger: logger, ProberLevel: f.proberLevel.Level(), TimeoutOffset: f.timeoutOffset,
 		History: collector.NewHistory(f.historyLimit), Metrics: collector.NewSelfMetrics(reg),
-		Limiter: collector.NewLimiter(f.maxConcurrent),
+		Limiter: collector.NewLimiter(f.maxConcurrent), Conns: conns,
 	}
 	pages := &collector.Pages{Handler: h}
 	reload := func() error {

@@ -104,7 +104,8 @@ func TestReloadEndpointKeepsOldConfigOnError(t *testing.T) {
 		t.Errorf("new config not in force:\n%s", cfg)
 	}
 	_, metrics := get(t, mux, http.MethodGet, "/metrics")
-	for _, want := range []string{"smtp_exporter_config_last_reload_successful 1", "smtp_exporter_build_info{", "smtp_exporter_probes_in_flight 0", "go_goroutines"} {
+	for _, want := range []string{"smtp_exporter_config_last_reload_successful 1", "smtp_exporter_build_info{", "smtp_exporter_probes_in_flight 0", "go_goroutines",
+		"smtp_exporter_connections_open 0", `smtp_exporter_connection_waits_total{result="deadline"} 0`, "smtp_exporter_probe_panics_total 0"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

@@ -26,7 +26,10 @@ type Handler struct {
 	TimeoutOffset time.Duration // subtracted from Prometheus's scrape timeout
 	History       *History
 	Metrics       *SelfMetrics
-	Limiter       *Limiter // nil: no bound on probes in flight
+	Limiter       *Limiter            // nil: no bound on probes in flight
+	Conns         *prober.ConnLimiter // the connections of all probes together; nil: no bound
+
+	probe prober.ProbeFn // nil: prober.Probe (tests inject failing probers)
 }
 
 // Limiter bounds the probes in flight, so a burst of scrapes (or an abuser)
@@ -136,7 +139,8 @@ func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (
 	defer h.Metrics.inFlight.Dec()
 	logger.Info("beginning probe", "prober", req.Module.Prober, "timeout_seconds", timeout.Seconds())
 	start := time.Now()
-	res := prober.Probe(ctx, req.Target, req.Module, logger)
+	res := prober.Run(ctx, h.prober(), req.Target, req.Module, logger,
+		prober.RunOptions{Conns: h.Conns, OnPanic: func(p *prober.PanicError) { h.panicked(req, p) }})
 	took := time.Since(start)
 	if res.Success() {
 		logger.Info("probe succeeded", "duration_seconds", took.Seconds())
@@ -144,6 +148,21 @@ func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (
 		logger.Info("probe failed", "duration_seconds", took.Seconds(), "failure", failureSummary(res))
 	}
 	return res, took, buf
+}
+
+func (h *Handler) prober() prober.ProbeFn {
+	if h.probe != nil {
+		return h.probe
+	}
+	return prober.Probe
+}
+
+// panicked reports a panic the prober recovered (the probe fails with reason
+// internal): to the process log with its stack, whatever --log.prober says.
+func (h *Handler) panicked(req Request, p *prober.PanicError) {
+	h.Metrics.panics.Inc()
+	h.Logger.Error("probe panicked: a bug of smtp_exporter, the probe fails with reason internal",
+		"module", req.ModuleName, "target", req.Target.String(), "phase", p.Phase, "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))
 }
 
 // ServeHTTP is /probe.
@@ -203,11 +222,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// forbidden is true when the allow-list stopped every dialogue of the probe,
-// so nothing was dialled: that is a 403. A probe only partly forbidden (a
-// backup MX outside allowed_targets) is answered as usual, the forbidden
-// parts failing with reason "forbidden".
+// forbidden is true when the allow-list stopped every dialogue of the probe
+// and nothing at all was dialled (the MTA-STS policy fetch dials too): that
+// is a 403. A probe that dialled anything is answered as usual, its
+// forbidden parts failing with reason "forbidden".
 func forbidden(r *prober.Result) bool {
+	if r.Dials > 0 {
+		return false
+	}
 	leaves := r.Dialogues()
 	for _, d := range leaves {
 		if d.Failure == nil || d.Failure.Reason != prober.ReasonForbidden {

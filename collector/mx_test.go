@@ -201,6 +201,11 @@ func TestNestedSummaries(t *testing.T) {
 	if len(whole.Dialogues()) != 4 || !forbidden(whole) {
 		t.Errorf("%d dialogues, all forbidden: want 4 and a 403", len(whole.Dialogues()))
 	}
+	// Every dialogue forbidden but the MTA-STS policy host dialled: no 403.
+	whole.Dials = 1
+	if forbidden(whole) {
+		t.Error("a probe that dialled a connection must not be a 403")
+	}
 	if errors.Is(nil, prober.ErrTargetForbidden) {
 		t.Fatal("unreachable")
 	}

@@ -49,7 +49,7 @@ type Module struct {
 	// port 25 deliver anyway unless DANE or MTA-STS enforce say otherwise).
 	// Empty: opportunistic for port 25 and the mx prober, strict otherwise.
 	TLSVerification string `yaml:"tls_verification,omitempty"`
-	MX   MX   `yaml:"mx,omitempty"`
+	MX              MX     `yaml:"mx,omitempty"`
 
 	// Allowed is the config's allowed_targets, copied into each module at
 	// load so the prober can check the address it is about to dial.

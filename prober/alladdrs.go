@@ -41,7 +41,8 @@ func eachAddress(probe ProbeFn) ProbeFn {
 }
 
 // probeAllAddresses looks the host up once and runs probe on each address
-// concurrently, all under ctx's one deadline.
+// concurrently, all under ctx's one deadline. A panic in one address's
+// goroutine fails that address only.
 func probeAllAddresses(ctx context.Context, t Target, m config.Module, logger *slog.Logger, probe ProbeFn) *Result {
 	res := &Result{Addresses: []AddressResult{}}
 	start := time.Now()
@@ -62,7 +63,7 @@ func probeAllAddresses(ctx context.Context, t Target, m config.Module, logger *s
 		at := t
 		at.Addr = a
 		wg.Go(func() {
-			res.Addresses[i].Result = probe(ctx, at, m, logger.With("address", a.String()))
+			res.Addresses[i].Result = probeSafely(ctx, PhaseConnect, probe, at, m, logger.With("address", a.String()))
 		})
 	}
 	wg.Wait()

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
 )
@@ -50,7 +49,7 @@ func (d *dialogue) auth(context.Context) *Failure {
 		return failWith(PhaseAuth, ReasonAuthFailed, 0, err)
 	}
 
-	start := time.Now()
+	start := d.begin(PhaseAuth)
 	rep, err := d.saslExchange(mech, a.Username, password)
 	d.timed(PhaseAuth, start)
 	d.res.AuthSuccess = boolPtr(err == nil && rep.code == 235)

@@ -49,8 +49,11 @@ func classify(phase Phase, err error) Reason {
 		rhe  tls.RecordHeaderError
 		ae   tls.AlertError
 		cve  *tls.CertificateVerificationError
+		pnc  *PanicError
 	)
 	switch {
+	case errors.As(err, &pnc):
+		return ReasonInternal
 	case errors.As(err, &ce):
 		return ReasonUnexpectedCode
 	case errors.As(err, &pe):

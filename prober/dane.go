@@ -37,7 +37,7 @@ func (d *dialogue) dane(ctx context.Context) *Failure {
 	if !ok {
 		return d.pkixVerdict()
 	}
-	start := time.Now()
+	start := d.begin(PhaseDANE)
 	ans, err := newResolver(d.mod).lookupTLSA(ctx, d.target.Host, d.target.Port)
 	d.timed(PhaseDANE, start)
 	if err != nil {

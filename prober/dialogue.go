@@ -27,6 +27,7 @@ type dialogue struct {
 
 	c            *conn
 	stopDeadline func() bool
+	phase        Phase        // the step running, for a panic's failure
 	caps         capabilities // from the latest EHLO
 	// certErr is a certificate verdict held back for the DANE step: a
 	// validated TLSA match authenticates a certificate PKIX does not (RFC 7672).
@@ -39,9 +40,13 @@ type step func(ctx context.Context) *Failure
 // all_addresses one per address.
 func server(tr config.Transport) ProbeFn {
 	return eachAddress(func(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
-		d := &dialogue{target: t, mod: m, transport: tr, logger: logger, res: &Result{}}
-		return d.run(ctx)
+		d := newDialogue(t, m, tr, logger)
+		return d.run(ctx, d.steps()...)
 	})
+}
+
+func newDialogue(t Target, m config.Module, tr config.Transport, logger *slog.Logger) *dialogue {
+	return &dialogue{target: t, mod: m, transport: tr, logger: logger, res: &Result{}, phase: PhaseConnect}
 }
 
 // steps are the dialogue's steps after connecting, by its transport.
@@ -57,9 +62,16 @@ func (d *dialogue) steps() []step {
 }
 
 // run connects, runs the steps in order until one fails, and always closes.
-func (d *dialogue) run(ctx context.Context) *Result {
+// A panic in a step fails the dialogue at the step's phase with reason internal.
+func (d *dialogue) run(ctx context.Context, steps ...step) (res *Result) {
 	defer d.close()
-	for _, s := range append([]step{d.connect}, d.steps()...) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.res.Failure = recovered(ctx, d.phase, v, d.logger)
+			res = d.res
+		}
+	}()
+	for _, s := range append([]step{d.connect}, steps...) {
 		if f := s(ctx); f != nil {
 			d.res.Failure = f
 			d.logger.Debug("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
@@ -68,6 +80,12 @@ func (d *dialogue) run(ctx context.Context) *Result {
 		}
 	}
 	return d.res
+}
+
+// begin starts phase p: where a panic is reported, and the start of its time.
+func (d *dialogue) begin(p Phase) time.Time {
+	d.phase = p
+	return time.Now()
 }
 
 func (d *dialogue) timed(p Phase, start time.Time) {
@@ -116,7 +134,7 @@ func wantCode(rep reply, err error, want int) error {
 }
 
 func (d *dialogue) greeting(context.Context) *Failure {
-	start := time.Now()
+	start := d.begin(PhaseGreeting)
 	rep, err := d.c.readReply()
 	d.timed(PhaseGreeting, start)
 	if err != nil {
@@ -142,7 +160,7 @@ func (d *dialogue) ehloName() string {
 // ehlo greets the server and records what it advertises. On the plaintext
 // EHLO of a STARTTLS dialogue it also records AUTH offered before TLS.
 func (d *dialogue) ehlo(context.Context) *Failure {
-	start := time.Now()
+	start := d.begin(PhaseEHLO)
 	rep, err := d.c.cmd("EHLO " + d.ehloName())
 	d.timed(PhaseEHLO, start)
 	if err := wantCode(rep, err, 250); err != nil {
@@ -176,7 +194,7 @@ func (d *dialogue) startTLS(context.Context) *Failure {
 	if !d.caps.has("STARTTLS") {
 		return failWith(PhaseStartTLS, ReasonStartTLSUnsupported, 0, errors.New("STARTTLS not advertised in EHLO"))
 	}
-	start := time.Now()
+	start := d.begin(PhaseStartTLS)
 	rep, err := d.c.cmd("STARTTLS")
 	d.timed(PhaseStartTLS, start)
 	if err := wantCode(rep, err, 220); err != nil {
@@ -205,7 +223,7 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 	cfg.InsecureSkipVerify = true
 	cfg.ServerName = serverName
 
-	start := time.Now()
+	start := d.begin(PhaseTLS)
 	tc := tls.Client(d.c.raw, cfg)
 	err = tc.HandshakeContext(ctx)
 	d.timed(PhaseTLS, start)
@@ -251,7 +269,7 @@ func (d *dialogue) checkAuthEnforced(context.Context) *Failure {
 	if !d.mod.SMTP.CheckAuthEnforced {
 		return nil
 	}
-	start := time.Now()
+	start := d.begin(PhaseMail)
 	defer func() { d.timed(PhaseMail, start) }()
 
 	rep, err := d.c.cmd("MAIL FROM:<" + d.mod.SMTP.MailFrom + ">")
@@ -314,7 +332,7 @@ func refusesUnauthenticated(rep reply) bool {
 }
 
 func (d *dialogue) quit(context.Context) *Failure {
-	start := time.Now()
+	start := d.begin(PhaseQuit)
 	rep, err := d.c.cmd("QUIT")
 	d.timed(PhaseQuit, start)
 	if err := wantCode(rep, err, 221); err != nil {

@@ -47,7 +47,7 @@ func fetchMTASTS(ctx context.Context, domain string, m config.Module, logger *sl
 		return nil, failWith(PhaseMTASTS, ReasonMTASTSPolicy, 0, fmt.Errorf("_mta-sts.%s: %w", domain, err))
 	}
 	host := "mta-sts." + domain
-	body, err := getPolicy(ctx, host, m)
+	body, err := getPolicy(ctx, host, m, logger)
 	if err != nil {
 		return nil, policyFailure(fmt.Errorf("policy at https://%s/.well-known/mta-sts.txt: %w", host, err))
 	}
@@ -124,8 +124,9 @@ func validPolicyID(id string) bool {
 // says: the certificate must verify for HOST (whatever tls_config says of
 // SMTP, but against its roots, so a test CA works), no redirects, 200 and
 // text/plain only. HOST is looked up through the module's resolver and
-// checked against allowed_targets like any other dial.
-func getPolicy(ctx context.Context, host string, m config.Module) ([]byte, error) {
+// checked against allowed_targets, and dialled under the connection bound,
+// like any other dial.
+func getPolicy(ctx context.Context, host string, m config.Module, logger *slog.Logger) ([]byte, error) {
 	shared, err := m.ClientTLS()
 	if err != nil {
 		return nil, err
@@ -133,16 +134,16 @@ func getPolicy(ctx context.Context, host string, m config.Module) ([]byte, error
 	cfg := shared.Clone()
 	cfg.ServerName = host
 	cfg.InsecureSkipVerify = false
-	port := strconv.Itoa(m.MX.MTASTSPort)
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		ip, err := newResolver(m).pick(ctx, host, m)
-		if err != nil {
-			return nil, err
+	// The Transport detaches its dial from the request's deadline; the
+	// probe's context bounds it instead, and ends it when getPolicy returns.
+	dialCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dial := func(context.Context, string, string) (c net.Conn, err error) {
+		// The Transport dials in a goroutine of its own, which no recover of ours covers.
+		if f := safely(dialCtx, PhaseMTASTS, logger, func() { c, err = dialPolicyHost(dialCtx, host, m) }); f != nil {
+			return nil, f.Err
 		}
-		if !m.Allowed.Allows(host, ip) {
-			return nil, fmt.Errorf("%w: %s resolves to %s", ErrTargetForbidden, host, ip)
-		}
-		return (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(ip.String(), port))
+		return c, err
 	}
 	tr := &http.Transport{DialContext: dial, TLSClientConfig: cfg, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10}
 	defer tr.CloseIdleConnections()
@@ -173,6 +174,19 @@ func getPolicy(ctx context.Context, host string, m config.Module) ([]byte, error
 		return nil, &policyError{fmt.Sprintf("policy longer than %d bytes", maxPolicyBytes)}
 	}
 	return body, nil
+}
+
+// dialPolicyHost looks host up through the module's resolver, checks it
+// against allowed_targets and dials it under the connection bound.
+func dialPolicyHost(ctx context.Context, host string, m config.Module) (net.Conn, error) {
+	ip, err := newResolver(m).pick(ctx, host, m)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Allowed.Allows(host, ip) {
+		return nil, fmt.Errorf("%w: %s resolves to %s", ErrTargetForbidden, host, ip)
+	}
+	return dialTCP(ctx, net.JoinHostPort(ip.String(), strconv.Itoa(m.MX.MTASTSPort)))
 }
 
 // parsePolicy reads "key: value" lines (RFC 8461 §3.2); unknown keys are

@@ -48,7 +48,9 @@ func probeMX(ctx context.Context, t Target, m config.Module, tr config.Transport
 	if m.MX.MTASTS {
 		wg.Go(func() {
 			start := time.Now()
-			policy, policyFail = fetchMTASTS(ctx, domain, m, logger)
+			if f := safely(ctx, PhaseMTASTS, logger, func() { policy, policyFail = fetchMTASTS(ctx, domain, m, logger) }); f != nil {
+				policy, policyFail = nil, f
+			}
 			policyTook = time.Since(start)
 		})
 	}
@@ -65,7 +67,7 @@ func probeMX(ctx context.Context, t Target, m config.Module, tr config.Transport
 		if mx.Null {
 			res.Failure = failWith(PhaseResolve, ReasonNullMX, 0, fmt.Errorf("%s publishes a null MX (RFC 7505): it accepts no mail", domain))
 		}
-		probeMXHosts(ctx, mx.Hosts, m, tr, logger)
+		probeMXHosts(ctx, mx.Hosts, m, logger, server(tr))
 	}
 
 	wg.Wait()
@@ -110,15 +112,15 @@ func mxHosts(records []mxRecord, domain string, logger *slog.Logger) (hosts []MX
 	return hosts, false, false
 }
 
-// probeMXHosts runs a dialogue over tr with each host (each address with
-// all_addresses) at once, on mx.port.
-func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, tr config.Transport, logger *slog.Logger) {
-	probe := server(tr)
+// probeMXHosts runs probe (a dialogue; one per address with all_addresses)
+// with each host at once, on mx.port. A panic in one host's goroutine fails
+// that host only.
+func probeMXHosts(ctx context.Context, hosts []MXHost, m config.Module, logger *slog.Logger, probe ProbeFn) {
 	var wg sync.WaitGroup
 	for i := range hosts {
 		h := &hosts[i]
 		wg.Go(func() {
-			h.Result = probe(ctx, Target{Host: h.Name, Port: m.MX.Port}, m, logger.With("mx", h.Name))
+			h.Result = probeSafely(ctx, PhaseResolve, probe, Target{Host: h.Name, Port: m.MX.Port}, m, logger.With("mx", h.Name))
 		})
 	}
 	wg.Wait()

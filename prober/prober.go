@@ -95,6 +95,11 @@ type Result struct {
 	MX *MXResult
 	// DANE is what the TLSA check found, with dane: true once TLS is up.
 	DANE *DANEResult
+
+	// Dials counts the connections the whole probe dialled (SMTP and the
+	// MTA-STS fetch), set by Run on the probe's own Result: 0 means no
+	// connection left the exporter.
+	Dials int
 }
 
 // PortResult is one port's dialogue within a submission probe.

@@ -44,7 +44,7 @@ type reasonInfo struct {
 // reasons is every Reason, in the README's order.
 var reasons = []reasonInfo{
 	{ReasonDNS, "the name does not resolve", false},
-	{ReasonTimeout, "no answer before the deadline; at `connect` the port is likely filtered by a firewall silently dropping packets: **the port is blocked**", false},
+	{ReasonTimeout, "no answer before the deadline; at `connect` the port is likely filtered by a firewall silently dropping packets: **the port is blocked** — unless `smtp_exporter_connection_waits_total{result=\"deadline\"}` grows: then the exporter's own `--probe.max-connections` left no slot", false},
 	{ReasonRefused, "connection refused (RST): nothing listening, or a firewall rejecting", false},
 	{ReasonUnreachable, "no route to the host (ICMP unreachable)", false},
 	{ReasonReset, "the server closed or reset the connection mid-dialogue", false},
@@ -65,7 +65,7 @@ var reasons = []reasonInfo{
 	{ReasonMTASTSPolicy, "at `mta_sts`: no usable MTA-STS policy (TXT record missing, duplicated or invalid; policy not 200, not `text/plain` or invalid)", false},
 	{ReasonMTASTSMXMismatch, "at `mta_sts`: the `enforce` policy's `mx` patterns do not name this MX host; MTA-STS senders will not deliver", false},
 	{ReasonForbidden, "part of a probe (a backup MX, an address, the policy host) lies outside `allowed_targets` and was not dialled", false},
-	{ReasonInternal, "a fault inside the exporter, not the server (logged with its stack); please report it", false},
+	{ReasonInternal, "the exporter panicked during that phase: a bug of smtp_exporter, not of the server. Only that dialogue fails; the stack is in the process log at error level and `smtp_exporter_probe_panics_total` counts it. Please report it", false},
 }
 
 func (r Reason) info() reasonInfo {

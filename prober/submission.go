@@ -19,7 +19,7 @@ func probeSubmission(ctx context.Context, t Target, m config.Module, logger *slo
 		k, _ := config.KindOf(p.Prober) // validated: a kind of one server over TLS
 		probe := server(k.Transport)
 		wg.Go(func() {
-			res.Ports[i].Result = probe(ctx, Target{Host: t.Host, Port: p.Port}, m, logger.With("port", p.Port))
+			res.Ports[i].Result = probeSafely(ctx, PhaseConnect, probe, Target{Host: t.Host, Port: p.Port}, m, logger.With("port", p.Port))
 		})
 	}
 	wg.Wait()
