@@ -73,9 +73,9 @@ type tlsCache struct {
 // once per config load. Callers must Clone it before changing it.
 func (m Module) ClientTLS() (*tls.Config, error) {
 	if m.tls == nil {
-		return promconfig.NewTLSConfig(&m.TLSConfig)
+		return newClientTLS(m.TLSConfig)
 	}
-	m.tls.once.Do(func() { m.tls.cfg, m.tls.err = promconfig.NewTLSConfig(&m.TLSConfig) })
+	m.tls.once.Do(func() { m.tls.cfg, m.tls.err = newClientTLS(m.TLSConfig) })
 	return m.tls.cfg, m.tls.err
 }
 
@@ -225,7 +225,7 @@ func Parse(data []byte) (*Config, error) {
 
 // Load reads and parses a config file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxConfigFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (m *Module) validate() error {
 	// Building the TLS config here catches unreadable CA and client certificate files at load time.
 	m.tls = &tlsCache{}
 	if _, err := m.ClientTLS(); err != nil {
-		return fmt.Errorf("tls_config: %w", err)
+		return err
 	}
 	if m.Prober == "submission" {
 		if len(m.Submission.Ports) == 0 {
@@ -379,17 +379,27 @@ func (a *Auth) validate() error {
 	default:
 		return fmt.Errorf("mechanism: must be PLAIN, LOGIN or CRAM-MD5, got %q", a.Mechanism)
 	}
+	// The file is read again at each probe; reading it here makes a wrong
+	// path a load error. An unset password_env is not: the variable may
+	// exist only where the exporter runs, not where --config.check does.
+	if a.PasswordFile != "" {
+		if _, err := ReadFile(a.PasswordFile, MaxSecretFileSize); err != nil {
+			return fmt.Errorf("password_file: %w", err)
+		}
+	}
 	return nil
 }
 
 // ReadPassword returns the password from wherever the config says it lives.
-// It is read per probe so a rotated file takes effect without a reload.
+// It is read per probe so a rotated file takes effect without a reload. An
+// error (the file is gone, not a regular file, over MaxSecretFileSize; the
+// variable is unset) names the path or variable, never the content.
 func (a *Auth) ReadPassword() (string, error) {
 	switch {
 	case a.PasswordFile != "":
-		b, err := os.ReadFile(a.PasswordFile)
+		b, err := ReadFile(a.PasswordFile, MaxSecretFileSize)
 		if err != nil {
-			return "", fmt.Errorf("reading password_file: %w", err)
+			return "", fmt.Errorf("password_file: %w", err)
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	case a.PasswordEnv != "":
