@@ -242,6 +242,8 @@ func explain(f *prober.Failure) string {
 		return "mail is accepted without authentication: an open submission port"
 	case prober.ReasonAuthBeforeTLS:
 		return "AUTH is offered before TLS"
+	case prober.ReasonSecretUnreadable:
+		return "the AUTH password could not be read (password_file or password_env): nothing was sent; fix the exporter's side"
 	case prober.ReasonForbidden:
 		return "outside allowed_targets: not dialled"
 	case prober.ReasonNullMX:

@@ -72,7 +72,7 @@ func (d *dialogue) politeQuit(f *Failure) {
 	}
 	switch f.Reason {
 	case ReasonUnexpectedCode, ReasonStartTLSUnsupported, ReasonAuthUnsupported, ReasonAuthFailed,
-		ReasonAuthNotEnforced, ReasonAuthBeforeTLS, ReasonCertExpired, ReasonCertUntrusted, ReasonCertHostname, ReasonDANEMismatch:
+		ReasonAuthNotEnforced, ReasonAuthBeforeTLS, ReasonSecretUnreadable, ReasonCertExpired, ReasonCertUntrusted, ReasonCertHostname, ReasonDANEMismatch:
 		d.logger.Debug("C: QUIT")
 		_, _ = d.c.raw.Write([]byte("QUIT\r\n"))
 	}

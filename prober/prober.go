@@ -61,6 +61,10 @@ const (
 	// dialled. A probe forbidden whole is answered 403; only a forbidden part
 	// of one (a backup MX, the MTA-STS policy host) is exported with it.
 	ReasonForbidden Reason = "forbidden"
+	// ReasonSecretUnreadable, at auth: the AUTH password could not be read
+	// (password_file gone, not a regular file or too large; password_env
+	// unset). Nothing was sent: the exporter's side needs fixing, not the server.
+	ReasonSecretUnreadable Reason = "secret_unreadable"
 )
 
 // ErrTargetForbidden is an address outside the config's allowed_targets; it was not dialled.
