@@ -79,6 +79,13 @@ func TestCheckReportSubmission(t *testing.T) {
 	}
 }
 
+func TestExplainSecretUnreadable(t *testing.T) {
+	got := explain(&prober.Failure{Phase: prober.PhaseAuth, Reason: prober.ReasonSecretUnreadable})
+	if !strings.Contains(got, "password") || !strings.Contains(got, "Nothing was sent") {
+		t.Errorf("explain(secret_unreadable) = %q", got)
+	}
+}
+
 func TestCheckReportMX(t *testing.T) {
 	cfg, err := config.Parse([]byte("modules:\n  mx:\n    prober: mx\n    all_addresses: true\n"))
 	if err != nil {

@@ -62,6 +62,40 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// TestConfigCheckRefusesUnreadableFiles: --config.check used to call a
+// config with password_file /dev/zero valid, to run out of memory on
+// ca_file /dev/zero, and to wait forever on a FIFO.
+func TestConfigCheckRefusesUnreadableFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	configs := map[string]string{"config file is a FIFO": fifo}
+	for name, module := range map[string]string{
+		"password_file FIFO":      "smtp:\n      auth: {username: u, password_file: " + fifo + "}",
+		"password_file /dev/zero": "smtp:\n      auth: {username: u, password_file: /dev/zero}",
+		"ca_file FIFO":            "tls_config: {ca_file: " + fifo + "}",
+		"ca_file /dev/zero":       "tls_config: {ca_file: /dev/zero}",
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, "/", "")+".yml")
+		writeConfig(t, path, "modules:\n  m:\n    prober: starttls\n    "+module+"\n")
+		configs[name] = path
+	}
+	for name, path := range configs {
+		done := make(chan int, 1)
+		go func() { done <- run([]string{"--config.check", "--config.file", path}) }()
+		select {
+		case rc := <-done:
+			if rc != 1 {
+				t.Errorf("%s: exit %d, want 1", name, rc)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: --config.check never returned", name)
+		}
+	}
+}
+
 func testFlags(configFile string) flags {
 	return flags{configFile: configFile, proberLevel: promslog.NewLevel(), timeoutOffset: 500 * time.Millisecond, historyLimit: 10}
 }
@@ -117,6 +151,35 @@ func TestReloadEndpointKeepsOldConfigOnError(t *testing.T) {
 		if code, _ := get(t, mux, http.MethodGet, path); code != http.StatusOK {
 			t.Errorf("GET %s = %d", path, code)
 		}
+	}
+}
+
+// TestReloadEndpointFIFOCAFile: a FIFO as ca_file used to block POST
+// /-/reload forever, with the reload lock held.
+func TestReloadEndpointFIFOCAFile(t *testing.T) {
+	dir := t.TempDir()
+	path, fifo := filepath.Join(dir, "config.yml"), filepath.Join(dir, "ca.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, path, goodConfig)
+	mux, _, err := newMux(testFlags(path), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, path, goodConfig+"    tls_config: {ca_file: "+fifo+"}\n")
+	done := make(chan string, 1)
+	go func() {
+		code, body := get(t, mux, http.MethodPost, "/-/reload")
+		done <- fmt.Sprint(code, " ", body)
+	}()
+	select {
+	case got := <-done:
+		if !strings.HasPrefix(got, "500 ") || !strings.Contains(got, "tls_config.ca_file") || !strings.Contains(got, "FIFO") {
+			t.Errorf("POST /-/reload = %q, want 500 naming tls_config.ca_file and the FIFO", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("POST /-/reload never returned")
 	}
 }
 

@@ -70,9 +70,9 @@ type tlsCache struct {
 // once per config load. Callers must Clone it before changing it.
 func (m Module) ClientTLS() (*tls.Config, error) {
 	if m.tls == nil {
-		return promconfig.NewTLSConfig(&m.TLSConfig)
+		return newClientTLS(m.TLSConfig)
 	}
-	m.tls.once.Do(func() { m.tls.cfg, m.tls.err = promconfig.NewTLSConfig(&m.TLSConfig) })
+	m.tls.once.Do(func() { m.tls.cfg, m.tls.err = newClientTLS(m.TLSConfig) })
 	return m.tls.cfg, m.tls.err
 }
 
@@ -264,7 +264,7 @@ func Parse(data []byte) (*Config, error) {
 
 // Load reads and parses a config file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxConfigFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -306,13 +306,15 @@ func (c *Config) ModuleNames() []string {
 }
 
 // ReadPassword returns the password from wherever the config says it lives.
-// It is read per probe so a rotated file takes effect without a reload.
+// It is read per probe so a rotated file takes effect without a reload. An
+// error (the file is gone, not a regular file, over MaxSecretFileSize; the
+// variable is unset) names the path or variable, never the content.
 func (a *Auth) ReadPassword() (string, error) {
 	switch {
 	case a.PasswordFile != "":
-		b, err := os.ReadFile(a.PasswordFile)
+		b, err := ReadFile(a.PasswordFile, MaxSecretFileSize)
 		if err != nil {
-			return "", fmt.Errorf("reading password_file: %w", err)
+			return "", fmt.Errorf("password_file: %w", err)
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	case a.PasswordEnv != "":

@@ -381,6 +381,7 @@ func clientCertPEM(t *testing.T) (certPEM, keyPEM string) {
 // TestYAMLRoundTrip checks that what /config shows is itself a valid config
 // meaning the same thing.
 func TestYAMLRoundTrip(t *testing.T) {
+	pw := writeFile(t, t.TempDir(), "pw", "secret\n")
 	orig, err := Parse([]byte(`
 modules:
   a:
@@ -391,7 +392,7 @@ modules:
       ehlo: probe.example.org
       fail_if_auth_before_tls: true
       check_auth_enforced: true
-      auth: {username: u, password_file: /etc/pw, mechanism: LOGIN}
+      auth: {username: u, password_file: ` + pw + `, mechanism: LOGIN}
     tls_config: {server_name: smtp.example.org, insecure_skip_verify: true, min_version: TLS12}
   s:
     prober: submission

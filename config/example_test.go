@@ -40,8 +40,10 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 
 	sa := c.Modules["submission_auth"].SMTP
-	if sa.Auth == nil || sa.Auth.PasswordFile == "" || sa.Auth.Password != "" || sa.Auth.PasswordEnv != "" {
-		t.Errorf("submission_auth should take its password from password_file only: %+v", sa.Auth)
+	// password_env, not password_file: the Docker image runs this file, and a
+	// password_file that does not exist would stop it loading.
+	if sa.Auth == nil || sa.Auth.PasswordEnv == "" || sa.Auth.Password != "" || sa.Auth.PasswordFile != "" {
+		t.Errorf("submission_auth should take its password from password_env only: %+v", sa.Auth)
 	}
 	if !sa.CheckAuthEnforced || !sa.FailIfAuthBeforeTLS {
 		t.Errorf("submission_auth: check_auth_enforced %v, fail_if_auth_before_tls %v", sa.CheckAuthEnforced, sa.FailIfAuthBeforeTLS)

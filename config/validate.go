@@ -69,7 +69,7 @@ func (m *Module) prepare(allowed *AllowList) error {
 	m.Allowed = allowed
 	m.tls = &tlsCache{}
 	if _, err := m.ClientTLS(); err != nil {
-		return fmt.Errorf("tls_config: %w", err)
+		return err // names its tls_config field
 	}
 	return nil
 }
@@ -180,6 +180,14 @@ func checkAuth(m *Module, _ Kind) error {
 	}
 	if !slices.Contains(append([]string{""}, AuthMechanisms...), a.Mechanism) {
 		return fmt.Errorf("smtp.auth.mechanism: must be %s, got %q", orList(AuthMechanisms), a.Mechanism)
+	}
+	// The file is read again at each probe; reading it here makes a wrong
+	// path a load error. An unset password_env is not: the variable may
+	// exist only where the exporter runs, not where --config.check does.
+	if a.PasswordFile != "" {
+		if _, err := ReadFile(a.PasswordFile, MaxSecretFileSize); err != nil {
+			return fmt.Errorf("smtp.auth.password_file: %w", err)
+		}
 	}
 	return nil
 }

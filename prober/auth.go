@@ -46,7 +46,8 @@ func (d *dialogue) auth(context.Context) *Failure {
 	password, err := a.ReadPassword()
 	if err != nil {
 		d.res.AuthSuccess = boolPtr(false)
-		return failWith(PhaseAuth, ReasonAuthFailed, 0, err)
+		d.logger.Error("cannot read the AUTH password, nothing sent", "err", err)
+		return failWith(PhaseAuth, ReasonSecretUnreadable, 0, err)
 	}
 
 	start := d.begin(PhaseAuth)
