@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,16 +36,38 @@ func main() {
 }
 
 type flags struct {
-	configFile    string
-	configCheck   bool
-	proberLevel   *promslog.Level
-	timeoutOffset time.Duration
-	historyLimit  int
-	maxConcurrent int
-	maxConns      int
-	web           *web.FlagConfig
-	log           *promslog.Config
-	check         checkFlags
+	configFile     string
+	configCheck    bool
+	proberLevel    *promslog.Level
+	timeoutOffset  time.Duration
+	historyLimit   int
+	maxConcurrent  int
+	maxConns       int
+	idleTimeout    time.Duration
+	maxConnections int
+	web            *web.FlagConfig
+	log            *promslog.Config
+	check          checkFlags
+}
+
+// validateFlags refuses values that make no sense or would unbound the
+// exporter, naming the flag. One line per numeric flag.
+func validateFlags(f flags) error {
+	return errors.Join(
+		inRange("timeout-offset", f.timeoutOffset, 0, time.Minute),
+		inRange("history.limit", f.historyLimit, 0, 10_000),
+		inRange("probe.max-concurrent", f.maxConcurrent, 0, 1_000_000),
+		inRange("probe.max-connections", f.maxConns, 0, 1_000_000),
+		inRange("web.idle-timeout", f.idleTimeout, time.Millisecond, time.Hour),
+		inRange("web.max-connections", f.maxConnections, 0, 1_000_000),
+	)
+}
+
+func inRange[T int | time.Duration](flag string, v, lowest, highest T) error {
+	if v < lowest || v > highest {
+		return fmt.Errorf("--%s=%v is out of range: it must be between %v and %v", flag, v, lowest, highest)
+	}
+	return nil
 }
 
 func run(args []string) int {
@@ -55,6 +80,8 @@ func run(args []string) int {
 	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
 	app.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
 	app.Flag("probe.max-connections", "TCP connections all probes together hold at once (SMTP and the MTA-STS fetch); a dial waits for a free one until its probe's deadline. 0: no bound.").Default("2048").IntVar(&f.maxConns)
+	app.Flag("web.idle-timeout", "A keep-alive connection idle this long is closed (the default outlasts the usual 15-60s scrape interval).").Default("90s").DurationVar(&f.idleTimeout)
+	app.Flag("web.max-connections", "Open HTTP connections allowed at once; beyond it a new connection is closed at once. 0: no bound.").Default("2048").IntVar(&f.maxConnections)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	f.web = webflag.AddFlags(serveCmd, ":10587")
 	checkCmd := addCheckCommand(app, &f.check)
@@ -84,6 +111,10 @@ func run(args []string) int {
 	if cmd == checkCmd.FullCommand() {
 		return runCheck(f, logger)
 	}
+	if err := validateFlags(f); err != nil {
+		fmt.Fprintln(os.Stderr, "smtp_exporter:", err)
+		return 1
+	}
 	return serve(f, logger)
 }
 
@@ -95,7 +126,7 @@ func serve(f flags, logger *slog.Logger) int {
 		return 1
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(mux, f)
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -149,7 +180,7 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/probe", h)
+	mux.Handle("/probe", probeWriteDeadline(sc, h))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/", pages.Landing)
 	mux.HandleFunc("/logs", pages.Logs)
@@ -170,4 +201,93 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 	mux.HandleFunc("/-/healthy", ok)
 	mux.HandleFunc("/-/ready", ok)
 	return mux, reload, nil
+}
+
+// Bounds of the exporter's own HTTP server; README "Security and limits"
+// lists them. --web.idle-timeout and --web.max-connections are flags.
+const (
+	readTimeout    = 10 * time.Second // to send the whole request: line, headers, body
+	writeTimeout   = 30 * time.Second // to answer; /probe adds its probe's time
+	maxHeaderBytes = 64 << 10         // request line (the URL) and headers; beyond it: 431
+	maxBodyBytes   = 4 << 10          // no endpoint reads a body; a larger one: 413
+)
+
+// newServer builds the server with every bound a client could otherwise
+// stretch: slow requests, huge URLs, bodies, silent readers, idle keep-alive
+// connections (kept for ever without IdleTimeout) and their number.
+func newServer(h http.Handler, f flags) *http.Server {
+	srv := &http.Server{
+		Handler: limitBody(h),
+		// ReadTimeout also bounds the server draining an unread body, even
+		// behind exporter-toolkit's basic auth, which answers 401 outside
+		// limitBody. It does not cut a long handler: Go clears the read
+		// deadline once the request is read.
+		ReadHeaderTimeout: readTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       f.idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+	if f.maxConnections > 0 {
+		srv.ConnState = (&connLimit{max: int64(f.maxConnections)}).track
+	}
+	return srv
+}
+
+// connLimit closes a new connection at once when max are open, so clients
+// cannot take all the file descriptors the probes need. It is a ConnState
+// hook, not a listener wrapper, because exporter-toolkit builds the
+// listeners (addresses, vsock, systemd sockets).
+type connLimit struct {
+	max  int64
+	open atomic.Int64
+}
+
+func (l *connLimit) track(c net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		if l.open.Add(1) > l.max {
+			_ = c.Close() // the server still reports it StateClosed, which gives the slot back
+		}
+	case http.StateClosed, http.StateHijacked:
+		l.open.Add(-1)
+	}
+}
+
+// limitBody reads at most maxBodyBytes of a request body, under ReadTimeout,
+// and ignores them; a longer body is refused with 413 and its connection
+// closed, the rest unread (Go would otherwise drain up to 256 KiB more).
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		_, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		w.Header().Set("Connection", "close")
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			http.Error(w, fmt.Sprintf("request body refused: no endpoint takes one (up to %d bytes are ignored)", maxBodyBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "request body not received", http.StatusBadRequest)
+	})
+}
+
+// probeWriteDeadline gives /probe time to probe before it answers: the
+// server's WriteTimeout runs from the request, and a module's timeout (which
+// a reload can change) may exceed it. Per request, so it follows reloads.
+func probeWriteDeadline(sc *config.SafeConfig, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		longest := time.Duration(0)
+		for _, m := range sc.Get().Modules {
+			longest = max(longest, time.Duration(m.Timeout))
+		}
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(longest + writeTimeout))
+		next.ServeHTTP(w, r)
+	})
 }

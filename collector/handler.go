@@ -125,7 +125,7 @@ type unknownModuleError struct {
 }
 
 func (e *unknownModuleError) Error() string {
-	return fmt.Sprintf("unknown module %q (known: %s)", e.name, strings.Join(e.known, ", "))
+	return fmt.Sprintf("unknown module %s (known: %s)", prober.QuoteInput(e.name), strings.Join(e.known, ", "))
 }
 
 // Run runs one probe of req under timeout and returns its result and transcript.
@@ -248,7 +248,7 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 	// !(secs > 0) also rejects NaN; +Inf and huge values would overflow the
 	// Duration conversion below into a negative deadline.
 	if err != nil || !(secs > 0) || math.IsInf(secs, 1) {
-		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q is not a positive number", header)
+		return 0, fmt.Errorf("X-Prometheus-Scrape-Timeout-Seconds %s is not a positive number", prober.QuoteInput(header))
 	}
 	if secs >= (module + offset).Seconds() {
 		return module, nil

@@ -334,6 +334,40 @@ func TestProbeTimeoutHeaderGarbage(t *testing.T) {
 	}
 }
 
+// TestBadRequestsQuoteAShortPrefix: a 400 quotes at most a short, escaped
+// prefix of what the client sent, however much that was.
+func TestBadRequestsQuoteAShortPrefix(t *testing.T) {
+	s := newTestServer(t, testConfig(refusedPort(t)))
+	huge := strings.Repeat("A", 100_000)
+	hostile := "[" + strings.Repeat("%FF", 299) // 300 bytes, each escaped as \xff in a quote
+	for _, tc := range []struct {
+		name, query, header, want string
+	}{
+		{"100 KB module name", "target=mail.example.com:25&module=" + huge, "", `unknown module "AAAA`},
+		{"100 KB target", "target=" + huge + "&module=tcp", "", `target "AAAA`},
+		{"300 escaped bytes", "target=" + hostile + "&module=tcp", "", `target "[\xff`},
+		{"250-byte port", "target=mail.example.com:" + huge[:250] + "&module=tcp", "", `port "AAAA`},
+		{"100 KB scrape timeout", "target=127.0.0.1:25&module=tcp", huge, `X-Prometheus-Scrape-Timeout-Seconds "AAAA`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var header []string
+			if tc.header != "" {
+				header = []string{"X-Prometheus-Scrape-Timeout-Seconds", tc.header}
+			}
+			code, body, _ := s.get(t, "/probe?"+tc.query, header...)
+			if code != http.StatusBadRequest || !strings.Contains(body, tc.want) || !strings.Contains(body, "…") {
+				t.Errorf("status %d, body %.200q: want 400 quoting %q…", code, body, tc.want)
+			}
+			if len(body) > 600 { // 64 bytes escaped as \xff take 256
+				t.Errorf("400 body is %d bytes, want a few hundred at most", len(body))
+			}
+		})
+	}
+	if got := testutil.ToFloat64(s.h.Metrics.moduleUnknown); got != 1 {
+		t.Errorf("smtp_exporter_module_unknown_total = %v, want 1 (the 100 KB module name)", got)
+	}
+}
+
 // TestProbeRefused runs a real probe that fails at connect: still 200, with the failure in the metrics.
 func TestProbeRefused(t *testing.T) {
 	port := refusedPort(t)

@@ -1,6 +1,7 @@
 package prober_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -80,6 +81,40 @@ func TestParseTarget(t *testing.T) {
 				t.Errorf("error %q is not one line (it becomes a 400 body)", err)
 			}
 		})
+	}
+}
+
+func TestQuoteInput(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", `""`},
+		{"mail.example.com", `"mail.example.com"`},
+		{"a\r\nb\xff", `"a\r\nb\xff"`},
+		{strings.Repeat("a", 64), `"` + strings.Repeat("a", 64) + `"`},
+		{strings.Repeat("a", 65), `"` + strings.Repeat("a", 64) + `"…`},
+		{strings.Repeat("a", 100_000), `"` + strings.Repeat("a", 64) + `"…`},
+		// é is two bytes: cut before it rather than in its middle
+		{strings.Repeat("a", 62) + "é", `"` + strings.Repeat("a", 62) + `é"`},
+		{strings.Repeat("a", 63) + "é", `"` + strings.Repeat("a", 63) + `"…`},
+		{strings.Repeat("a", 63) + "éé", `"` + strings.Repeat("a", 63) + `"…`},
+	} {
+		if got := prober.QuoteInput(tc.in); got != tc.want {
+			t.Errorf("QuoteInput(%.80q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestParseTargetErrorsAreShort: every error quotes clipped prefixes, so it
+// stays short whatever the input (64 bytes escaped as \xff take 256).
+func TestParseTargetErrorsAreShort(t *testing.T) {
+	for _, in := range []string{
+		strings.Repeat("\xff", 300), "[" + strings.Repeat("\xff", 299), "[::1]" + strings.Repeat("\x00", 295),
+		"host:" + strings.Repeat("\xff", 295), strings.Repeat("a", 254) + ":" + strings.Repeat("9", 45),
+		strings.Repeat("é", 150), strings.Repeat("x", 100_000),
+	} {
+		_, err := prober.ParseTarget(in)
+		if err == nil || len(err.Error()) > 600 {
+			t.Errorf("ParseTarget(%.40q…): error of %d bytes, want one under 600: %.700v", in, len(fmt.Sprint(err)), err)
+		}
 	}
 }
 
