@@ -81,7 +81,7 @@ func (d *dialogue) politeQuit(f *Failure) {
 // wantCode turns a reply with another code than want into a codeError.
 func wantCode(rep reply, err error, want int) error {
 	if err == nil && rep.code != want {
-		return &codeError{code: rep.code, text: rep.text()}
+		return newCodeError(rep)
 	}
 	return err
 }
@@ -237,7 +237,7 @@ func (d *dialogue) enforcedBy(rep reply) *Failure {
 	case 5:
 		d.res.AuthEnforced = boolPtr(true)
 	case 4:
-		return fail(PhaseMail, &codeError{code: rep.code, text: rep.text()})
+		return fail(PhaseMail, newCodeError(rep))
 	}
 	return nil
 }
