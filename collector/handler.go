@@ -24,6 +24,9 @@ type Handler struct {
 	History       *History
 	Metrics       *SelfMetrics
 	Limiter       *Limiter // nil: no bound on probes in flight
+	// TranscriptMaxBytes bounds what one probe's transcript keeps
+	// (--probe.transcript-max-bytes); 0 is DefaultTranscriptMaxBytes.
+	TranscriptMaxBytes int
 }
 
 // Limiter bounds the probes in flight, so a burst of scrapes (or an abuser)
@@ -115,8 +118,7 @@ func (e *unknownModuleError) Error() string {
 
 // Run runs one probe of req under timeout and returns its result and transcript.
 func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (*prober.Result, time.Duration, fmt.Stringer) {
-	logger, buf := newProbeLogger(h.Logger, h.ProberLevel)
-	logger = logger.With("module", req.ModuleName, "target", req.Target.String())
+	logger, buf := newProbeLogger(h.Logger, h.ProberLevel, h.TranscriptMaxBytes, "module", req.ModuleName, "target", req.Target.String())
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -233,7 +235,9 @@ func debugOutput(metrics probeMetrics, transcript string, req Request) []byte {
 	b.WriteString("Logs for the probe:\n")
 	b.WriteString(transcript)
 	b.WriteString("\n\nMetrics that would have been returned:\n")
-	_ = metrics.writeText(&b)
+	var m bytes.Buffer
+	_ = metrics.writeText(&m)
+	b.WriteString(escapeLines(m.String())) // certificate names are the server's text too
 	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)
 	b.Write(req.Module.YAML())
 	return b.Bytes()
