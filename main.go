@@ -41,6 +41,10 @@ type flags struct {
 	web           *web.FlagConfig
 	log           *promslog.Config
 	check         checkFlags
+
+	// transcriptMaxBytes bounds one probe's transcript; historyMaxBytes all those the history keeps.
+	transcriptMaxBytes int
+	historyMaxBytes    int
 }
 
 func run(args []string) int {
@@ -51,6 +55,10 @@ func run(args []string) int {
 	app.Flag("log.prober", "Level at which per-probe logs reach the process log (debug, info, warn, error).").Default("debug").SetValue(f.proberLevel)
 	app.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
+	app.Flag("probe.transcript-max-bytes", "Bytes of log one probe keeps for debug=true, /logs and check --debug; a dialogue of several (submission ports, all_addresses, MX hosts) keeps at most an eighth. Records beyond are counted, not kept.").
+		Default("64KiB").SetValue(byteSize{"probe.transcript-max-bytes", &f.transcriptMaxBytes, 1 << 10})
+	app.Flag("history.max-bytes", "Bytes of transcripts the history of recent probes keeps; beyond it the oldest successes go first, then the oldest failures.").
+		Default("16MiB").SetValue(byteSize{"history.max-bytes", &f.historyMaxBytes, 1 << 10})
 	app.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	f.web = webflag.AddFlags(serveCmd, ":10587")
@@ -130,8 +138,8 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 
 	h := &collector.Handler{
 		Config: sc, Logger: logger, ProberLevel: f.proberLevel.Level(), TimeoutOffset: f.timeoutOffset,
-		History: collector.NewHistory(f.historyLimit), Metrics: collector.NewSelfMetrics(reg),
-		Limiter: collector.NewLimiter(f.maxConcurrent),
+		History: collector.NewBoundedHistory(f.historyLimit, f.historyMaxBytes), Metrics: collector.NewSelfMetrics(reg),
+		Limiter: collector.NewLimiter(f.maxConcurrent), TranscriptMaxBytes: f.transcriptMaxBytes,
 	}
 	pages := &collector.Pages{Handler: h}
 	reload := func() error {
