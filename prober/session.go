@@ -50,11 +50,13 @@ func (c *conn) upgrade(t *tls.Conn) {
 	c.tls = true
 }
 
-// readLine reads one line of at most maxLineBytes, without its CRLF (a bare LF is accepted).
-func (c *conn) readLine() (string, error) {
+// readLine reads one line of at most maxLineBytes, without its CRLF (a bare
+// LF is accepted), after prefix: one allocation holds the transcript's
+// "S: …" record and the reply's text.
+func (c *conn) readLine(prefix string) (string, error) {
 	frag, err := c.r.ReadSlice('\n')
-	if err == nil && len(frag) <= maxLineBytes { // the usual case: the line is in the buffer whole, copied once
-		return string(bytes.TrimRight(frag, "\r\n")), nil
+	if err == nil && len(frag) <= maxLineBytes { // the usual case: the line is in the buffer whole
+		return prefix + string(bytes.TrimRight(frag, "\r\n")), nil
 	}
 	var line []byte
 	for {
@@ -70,18 +72,22 @@ func (c *conn) readLine() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(bytes.TrimRight(line, "\r\n")), nil
+	return prefix + string(bytes.TrimRight(line, "\r\n")), nil
 }
 
 // readReply reads a complete reply: every "NNN-" line up to the "NNN " one.
 func (c *conn) readReply() (reply, error) {
 	var rep reply
 	for i := 0; i < maxReplyLines; i++ {
-		line, err := c.readLine()
+		logged, err := c.readLine("S: ")
 		if err != nil {
 			return rep, err
 		}
-		c.logger.Debug("S: " + EscapeText(line)) // the server's bytes end up on terminals
+		line := logged[len("S: "):]
+		if esc := EscapeText(line); len(esc) != len(line) { // the server's bytes end up on terminals
+			logged = "S: " + esc
+		}
+		c.logger.Debug(logged)
 		code, last, text, err := parseReplyLine(line)
 		if err != nil {
 			return rep, err
