@@ -59,7 +59,7 @@ func runCheck(f flags, logger *slog.Logger) int {
 		return 2
 	}
 	h := &collector.Handler{Config: sc, Logger: logger, ProberLevel: slog.LevelDebug,
-		History: collector.NewHistory(0), Metrics: collector.NewSelfMetrics(nil)}
+		History: collector.NewHistory(0), Metrics: collector.NewSelfMetrics(nil), TranscriptMaxBytes: f.transcriptMaxBytes}
 	res, took, transcript := h.Run(context.Background(), req, time.Duration(req.Module.Timeout))
 
 	rep := newCheckReport(req, res, took, time.Now())
@@ -244,7 +244,7 @@ func newPortReport(port int, transport config.Transport, res *prober.Result, now
 		p.Phase, p.Reason, p.ReplyCode = string(f.Phase), string(f.Reason), f.Code
 		p.Explanation = explain(f)
 		if f.Err != nil {
-			p.Error = f.Err.Error()
+			p.Error = prober.EscapeText(f.Err.Error()) // may quote the server: a reply, a certificate's names
 		}
 	}
 	return p

@@ -48,6 +48,10 @@ type flags struct {
 	web            *web.FlagConfig
 	log            *promslog.Config
 	check          checkFlags
+
+	// transcriptMaxBytes bounds one probe's transcript; historyMaxBytes all those the history keeps.
+	transcriptMaxBytes int
+	historyMaxBytes    int
 }
 
 // validateFlags refuses values that make no sense or would unbound the
@@ -78,6 +82,10 @@ func run(args []string) int {
 	app.Flag("log.prober", "Level at which per-probe logs reach the process log (debug, info, warn, error).").Default("debug").SetValue(f.proberLevel)
 	app.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
 	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
+	app.Flag("probe.transcript-max-bytes", "Bytes of log one probe keeps for debug=true, /logs and check --debug; a dialogue of several (submission ports, all_addresses, MX hosts) keeps at most an eighth. Records beyond are counted, not kept.").
+		Default("64KiB").SetValue(byteSize{"probe.transcript-max-bytes", &f.transcriptMaxBytes, 1 << 10})
+	app.Flag("history.max-bytes", "Bytes of transcripts the history of recent probes keeps; beyond it the oldest successes go first, then the oldest failures.").
+		Default("16MiB").SetValue(byteSize{"history.max-bytes", &f.historyMaxBytes, 1 << 10})
 	app.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
 	app.Flag("probe.max-connections", "TCP connections all probes together hold at once (SMTP and the MTA-STS fetch); a dial waits for a free one until its probe's deadline. 0: no bound.").Default("2048").IntVar(&f.maxConns)
 	app.Flag("web.idle-timeout", "A keep-alive connection idle this long is closed (the default outlasts the usual 15-60s scrape interval).").Default("90s").DurationVar(&f.idleTimeout)
@@ -166,8 +174,8 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 	collector.RegisterConnMetrics(reg, conns)
 	h := &collector.Handler{
 		Config: sc, Logger: logger, ProberLevel: f.proberLevel.Level(), TimeoutOffset: f.timeoutOffset,
-		History: collector.NewHistory(f.historyLimit), Metrics: collector.NewSelfMetrics(reg),
-		Limiter: collector.NewLimiter(f.maxConcurrent), Conns: conns,
+		History: collector.NewBoundedHistory(f.historyLimit, f.historyMaxBytes), Metrics: collector.NewSelfMetrics(reg),
+		Limiter: collector.NewLimiter(f.maxConcurrent), Conns: conns, TranscriptMaxBytes: f.transcriptMaxBytes,
 	}
 	pages := &collector.Pages{Handler: h}
 	reload := func() error {

@@ -29,6 +29,10 @@ type Handler struct {
 	Limiter       *Limiter            // nil: no bound on probes in flight
 	Conns         *prober.ConnLimiter // the connections of all probes together; nil: no bound
 
+	// TranscriptMaxBytes bounds what one probe's transcript keeps
+	// (--probe.transcript-max-bytes); 0 is DefaultTranscriptMaxBytes.
+	TranscriptMaxBytes int
+
 	probe prober.ProbeFn // nil: prober.Probe (tests inject failing probers)
 }
 
@@ -130,8 +134,7 @@ func (e *unknownModuleError) Error() string {
 
 // Run runs one probe of req under timeout and returns its result and transcript.
 func (h *Handler) Run(ctx context.Context, req Request, timeout time.Duration) (*prober.Result, time.Duration, fmt.Stringer) {
-	logger, buf := newProbeLogger(h.Logger, h.ProberLevel)
-	logger = logger.With("module", req.ModuleName, "target", req.Target.String())
+	logger, buf := newProbeLogger(h.Logger, h.ProberLevel, h.TranscriptMaxBytes, "module", req.ModuleName, "target", req.Target.String())
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -268,7 +271,9 @@ func debugOutput(fams []*dto.MetricFamily, transcript string, req Request) []byt
 	b.WriteString("Logs for the probe:\n")
 	b.WriteString(transcript)
 	b.WriteString("\n\nMetrics that would have been returned:\n")
-	_ = Encode(&b, TextFormat, fams)
+	var m bytes.Buffer
+	_ = Encode(&m, TextFormat, fams)
+	b.WriteString(escapeLines(m.String())) // certificate names are the server's text too
 	fmt.Fprintf(&b, "\n\nModule configuration (%s):\n", req.ModuleName)
 	b.Write(req.Module.YAML())
 	return b.Bytes()

@@ -704,8 +704,7 @@ func TestProbeLogger(t *testing.T) {
 		{slog.LevelWarn, `level=WARN msg="S: 220 ready" module=tcp`},
 	} {
 		var process bytes.Buffer
-		logger, buf := newProbeLogger(slog.New(slog.NewTextHandler(&process, &slog.HandlerOptions{Level: slog.LevelInfo})), tc.proberLevel)
-		logger = logger.With("module", "tcp")
+		logger, buf := newProbeLogger(slog.New(slog.NewTextHandler(&process, &slog.HandlerOptions{Level: slog.LevelInfo})), tc.proberLevel, 0, "module", "tcp")
 		logger.Debug("S: 220 ready")
 		if !strings.Contains(buf.String(), "DEBUG S: 220 ready\n") {
 			t.Errorf("level %s: transcript %q", tc.proberLevel, buf.String())

@@ -18,6 +18,7 @@ type Probe struct {
 	Duration time.Duration
 	Phases   []string // one line per dialogue: "connect 1ms · greeting 3ms …" ("[587] …" for submission)
 	log      fmt.Stringer
+	size     int // bytes the history counts for it, set by Add
 }
 
 // Log is the probe's transcript, rendered on first use.
@@ -28,21 +29,37 @@ func (p *Probe) Log() string {
 	return p.log.String()
 }
 
+// DefaultHistoryMaxBytes bounds the transcripts the history keeps
+// (--history.max-bytes): 2 × 100 probes of a 64 KiB transcript fit.
+const DefaultHistoryMaxBytes = 16 << 20
+
 // History keeps the last limit probes, and separately the last limit failed
-// ones, so a failure stays visible after a burst of successes.
+// ones, so a failure stays visible after a burst of successes; and no more
+// than maxBytes of their transcripts, dropping the oldest success first.
 type History struct {
 	mu       sync.Mutex
 	limit    int
+	maxBytes int
 	nextID   int64
 	recent   []*Probe
 	failures []*Probe
 }
 
-// NewHistory keeps up to limit probes (0 keeps none).
-func NewHistory(limit int) *History { return &History{limit: limit} }
+// NewHistory keeps up to limit probes (0 keeps none) within DefaultHistoryMaxBytes.
+func NewHistory(limit int) *History { return NewBoundedHistory(limit, DefaultHistoryMaxBytes) }
+
+// NewBoundedHistory keeps up to limit probes and maxBytes of their
+// transcripts (DefaultHistoryMaxBytes when maxBytes <= 0).
+func NewBoundedHistory(limit, maxBytes int) *History {
+	if maxBytes <= 0 {
+		maxBytes = DefaultHistoryMaxBytes
+	}
+	return &History{limit: limit, maxBytes: maxBytes}
+}
 
 // Add stores p and gives it its ID.
 func (h *History) Add(p *Probe) {
+	p.size = probeSize(p)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p.ID = h.nextID
@@ -54,6 +71,65 @@ func (h *History) Add(p *Probe) {
 	if !p.Success {
 		h.failures = appendBounded(h.failures, p, h.limit)
 	}
+	for kept := h.keptBytesLocked(); kept > h.maxBytes && h.dropOldest(); {
+		kept = h.keptBytesLocked()
+	}
+}
+
+// probeSize is what a kept probe holds beyond its fixed fields: the
+// transcript and the phase lines (one a dialogue).
+func probeSize(p *Probe) int {
+	n := len(p.Target) + len(p.Failure)
+	for _, l := range p.Phases {
+		n += len(l)
+	}
+	if s, ok := p.log.(interface{ Size() int }); ok {
+		n += s.Size()
+	} else if p.log != nil {
+		n += len(p.log.String())
+	}
+	return n
+}
+
+// keptBytesLocked adds up the kept probes' sizes. A failure in recent is
+// also in failures (it is among the last limit failures), so successes
+// from recent and all of failures count each probe once.
+func (h *History) keptBytesLocked() int {
+	n := 0
+	for _, p := range h.recent {
+		if p.Success {
+			n += p.size
+		}
+	}
+	for _, p := range h.failures {
+		n += p.size
+	}
+	return n
+}
+
+// dropOldest removes the oldest success, or when none is kept the oldest
+// failure: failures are what the history keeps longest.
+func (h *History) dropOldest() bool {
+	for i, p := range h.recent {
+		if p.Success {
+			h.recent = slices.Delete(h.recent, i, i+1)
+			return true
+		}
+	}
+	if len(h.failures) == 0 {
+		return false
+	}
+	oldest := h.failures[0]
+	h.failures = slices.Delete(h.failures, 0, 1)
+	h.recent = slices.DeleteFunc(h.recent, func(p *Probe) bool { return p == oldest })
+	return true
+}
+
+// keptBytes is the history's size as the byte bound counts it.
+func (h *History) keptBytes() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.keptBytesLocked()
 }
 
 func appendBounded(s []*Probe, p *Probe, limit int) []*Probe {

@@ -60,14 +60,14 @@ func (d *dialogue) auth(context.Context) *Failure {
 	case rep.code == 235:
 		return nil
 	case rep.code == 504: // RFC 4954: the mechanism is not supported after all
-		return failWith(PhaseAuth, ReasonAuthUnsupported, rep.code, &codeError{code: rep.code, text: rep.text()})
+		return failWith(PhaseAuth, ReasonAuthUnsupported, rep.code, newCodeError(rep))
 	case rep.code == 334: // the server wants more than the mechanism has: cancel the exchange
 		_, _ = d.c.cmd("*")
-		return fail(PhaseAuth, &codeError{code: rep.code, text: rep.text()})
+		return fail(PhaseAuth, newCodeError(rep))
 	case rep.code/100 == 5:
-		return failWith(PhaseAuth, ReasonAuthFailed, rep.code, &codeError{code: rep.code, text: rep.text()})
+		return failWith(PhaseAuth, ReasonAuthFailed, rep.code, newCodeError(rep))
 	}
-	return fail(PhaseAuth, &codeError{code: rep.code, text: rep.text()})
+	return fail(PhaseAuth, newCodeError(rep))
 }
 
 // saslExchange runs one mechanism and returns the server's final reply.

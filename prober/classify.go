@@ -15,7 +15,15 @@ import (
 // codeError is a well-formed reply with a code the dialogue did not expect.
 type codeError struct {
 	code int
-	text string
+	text string // escaped and clipped: it reaches logs, check's report and the transcript
+}
+
+// maxErrorText bounds the reply text an error keeps: a reply may be 100
+// lines of 2 KB, and a probe of many dialogues holds one error each.
+const maxErrorText = 512
+
+func newCodeError(rep reply) *codeError {
+	return &codeError{code: rep.code, text: EscapeText(clipText(rep.text(), maxErrorText))}
 }
 
 func (e *codeError) Error() string { return fmt.Sprintf("unexpected reply %d %s", e.code, e.text) }

@@ -74,7 +74,8 @@ func (d *dialogue) run(ctx context.Context, steps ...step) (res *Result) {
 	for _, s := range append([]step{d.connect}, steps...) {
 		if f := s(ctx); f != nil {
 			d.res.Failure = f
-			d.logger.Debug("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
+			// Info, not debug: a transcript whose budget the server's lines used up still keeps it.
+			d.logger.Info("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
 			d.politeQuit(ctx, f)
 			break
 		}
@@ -128,7 +129,7 @@ func (d *dialogue) politeQuit(ctx context.Context, f *Failure) {
 // wantCode turns a reply with another code than want into a codeError.
 func wantCode(rep reply, err error, want int) error {
 	if err == nil && rep.code != want {
-		return &codeError{code: rep.code, text: rep.text()}
+		return newCodeError(rep)
 	}
 	return err
 }
@@ -303,9 +304,9 @@ func (d *dialogue) enforcedBy(rep reply) *Failure {
 	case rep.code/100 == 5 && refusesUnauthenticated(rep):
 		d.res.AuthEnforced = boolPtr(true)
 	case rep.code/100 == 5:
-		return failWith(PhaseMail, ReasonAuthCheckInconclusive, rep.code, &codeError{code: rep.code, text: rep.text()})
+		return failWith(PhaseMail, ReasonAuthCheckInconclusive, rep.code, newCodeError(rep))
 	case rep.code/100 == 4:
-		return fail(PhaseMail, &codeError{code: rep.code, text: rep.text()})
+		return fail(PhaseMail, newCodeError(rep))
 	}
 	return nil
 }

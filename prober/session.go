@@ -2,6 +2,7 @@ package prober
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -49,35 +50,44 @@ func (c *conn) upgrade(t *tls.Conn) {
 	c.tls = true
 }
 
-// readLine reads one line of at most maxLineBytes, without its CRLF (a bare LF is accepted).
-func (c *conn) readLine() (string, error) {
+// readLine reads one line of at most maxLineBytes, without its CRLF (a bare
+// LF is accepted), after prefix: one allocation holds the transcript's
+// "S: …" record and the reply's text.
+func (c *conn) readLine(prefix string) (string, error) {
+	frag, err := c.r.ReadSlice('\n')
+	if err == nil && len(frag) <= maxLineBytes { // the usual case: the line is in the buffer whole
+		return prefix + string(bytes.TrimRight(frag, "\r\n")), nil
+	}
 	var line []byte
 	for {
-		frag, err := c.r.ReadSlice('\n')
 		if len(line)+len(frag) > maxLineBytes {
 			return "", &protocolError{fmt.Sprintf("reply line longer than %d bytes", maxLineBytes)}
 		}
 		line = append(line, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
+		if err != bufio.ErrBufferFull {
+			break
 		}
-		if err != nil {
-			return "", err
-		}
-		break
+		frag, err = c.r.ReadSlice('\n')
 	}
-	return strings.TrimRight(string(line), "\r\n"), nil
+	if err != nil {
+		return "", err
+	}
+	return prefix + string(bytes.TrimRight(line, "\r\n")), nil
 }
 
 // readReply reads a complete reply: every "NNN-" line up to the "NNN " one.
 func (c *conn) readReply() (reply, error) {
 	var rep reply
 	for i := 0; i < maxReplyLines; i++ {
-		line, err := c.readLine()
+		logged, err := c.readLine("S: ")
 		if err != nil {
 			return rep, err
 		}
-		c.logger.Debug("S: " + line)
+		line := logged[len("S: "):]
+		if esc := EscapeText(line); len(esc) != len(line) { // the server's bytes end up on terminals
+			logged = "S: " + esc
+		}
+		c.logger.Debug(logged)
 		code, last, text, err := parseReplyLine(line)
 		if err != nil {
 			return rep, err
@@ -136,28 +146,53 @@ func (c *conn) cmdLogged(line, logged string) (reply, error) {
 // capabilities is a parsed EHLO reply: keyword (upper case) → parameters.
 type capabilities map[string][]string
 
+// Bounds on what an EHLO reply leaves in the dialogue's capabilities. Real
+// servers advertise a dozen keywords with a few short parameters; 100 lines
+// of 2 kB ("X a a a …") would otherwise keep 100,000 strings for the rest
+// of the dialogue, in each of a probe's dialogues.
+const (
+	maxCapabilityBytes  = 64  // a longer keyword or parameter names nothing the prober uses
+	maxCapabilityParams = 256 // parameters kept over the whole reply
+)
+
 // parseEHLO reads the extension lines of an EHLO reply, in any order. The
 // first line is the server's name. "AUTH=LOGIN" is the old spelling of AUTH.
+// What it keeps is copied out of the reply's lines, so they can be freed.
 func parseEHLO(rep reply) capabilities {
 	caps := capabilities{}
+	params := 0
 	for _, line := range rep.lines[min(1, len(rep.lines)):] {
 		fields := strings.Fields(line)
-		if len(fields) == 0 {
+		if len(fields) == 0 || len(fields[0]) > maxCapabilityBytes {
 			continue
 		}
-		kw := strings.ToUpper(fields[0])
+		kw := upperCopy(fields[0])
 		if strings.HasPrefix(kw, "AUTH=") {
 			fields = append([]string{"AUTH", fields[0][5:]}, fields[1:]...)
 			kw = "AUTH"
 		}
-		for _, p := range fields[1:] {
-			caps[kw] = append(caps[kw], strings.ToUpper(p))
-		}
 		if _, ok := caps[kw]; !ok {
 			caps[kw] = nil
 		}
+		for _, p := range fields[1:] {
+			if params == maxCapabilityParams {
+				break
+			}
+			if len(p) <= maxCapabilityBytes {
+				caps[kw] = append(caps[kw], upperCopy(p))
+				params++
+			}
+		}
 	}
 	return caps
+}
+
+// upperCopy is s in upper case, never sharing s's memory.
+func upperCopy(s string) string {
+	if u := strings.ToUpper(s); u != s {
+		return u
+	}
+	return strings.Clone(s)
 }
 
 func (c capabilities) has(kw string) bool {

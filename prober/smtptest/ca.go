@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -72,6 +73,39 @@ func (ca *CA) PEMFile(t TB) string {
 func (ca *CA) Issue(t TB, hosts []string, notBefore, notAfter time.Time) tls.Certificate {
 	t.Helper()
 	return issue(t, hosts, notBefore, notAfter, ca.Cert, ca.key)
+}
+
+// IssueChain signs a server certificate for hosts through n intermediate
+// CAs, each signed by the one before: the chain a hostile or careless server
+// might send (the leaf first, then the intermediates, as TLS does).
+func (ca *CA) IssueChain(t TB, hosts []string, n int, notBefore, notAfter time.Time) tls.Certificate {
+	t.Helper()
+	parent, parentKey := ca.Cert, ca.key
+	var inters [][]byte
+	for i := 0; i < n; i++ {
+		key := newKey(t)
+		tmpl := &x509.Certificate{
+			SerialNumber:          serial(t),
+			Subject:               pkix.Name{CommonName: fmt.Sprintf("smtptest intermediate %d", i+1)},
+			NotBefore:             notBefore,
+			NotAfter:              notAfter,
+			IsCA:                  true,
+			BasicConstraintsValid: true,
+			KeyUsage:              x509.KeyUsageCertSign,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parent, err = x509.ParseCertificate(der); err != nil {
+			t.Fatal(err)
+		}
+		parentKey = key
+		inters = append([][]byte{der}, inters...)
+	}
+	leaf := issue(t, hosts, notBefore, notAfter, parent, parentKey)
+	leaf.Certificate = append(leaf.Certificate, inters...)
+	return leaf
 }
 
 // SelfSigned makes a certificate that signs itself, trusted by nobody.

@@ -41,6 +41,13 @@ type Options struct {
 	// Listener, when set, is served instead of a new listener on 127.0.0.1:0:
 	// for servers on other loopback addresses, or several on one port.
 	Listener net.Listener
+	// Verbose pads every reply the server builds (greeting, EHLO, STARTTLS,
+	// QUIT…) to VerboseLines lines of VerboseLineBytes: the most a client's
+	// reply reader must accept. Greeting and Replies lines are sent as given.
+	Verbose bool
+	// Script, when set, replaces the SMTP dialogue (after the handshake with
+	// ImplicitTLS): a hostile server's behaviour.
+	Script func(*Conn)
 }
 
 // Server is a fake SMTP server on 127.0.0.1. It records every command and
@@ -158,8 +165,12 @@ func newConnFor(c net.Conn, s *Server) *Conn {
 // Send writes raw text as it is.
 func (c *Conn) Send(raw string) { _, _ = c.Write([]byte(raw)) }
 
-// Reply writes one reply: code with each text line, "-" between, " " on the last.
+// Reply writes one reply: code with each text line, "-" between, " " on the
+// last; padded to VerboseLines lines when the server is Verbose.
 func (c *Conn) Reply(code int, texts ...string) {
+	if c.srv.opts.Verbose {
+		texts = verbose(texts)
+	}
 	var b strings.Builder
 	for i, t := range texts {
 		sep := "-"
@@ -205,6 +216,10 @@ func (s *Server) serveSMTP(c *Conn) {
 		}
 		c.Conn, c.r, tlsOn = tc, bufio.NewReader(tc), true
 	}
+	if o.Script != nil {
+		o.Script(c)
+		return
+	}
 	// A client that talks before the greeting fails Postfix's pregreet test.
 	if !o.GreetAtOnce {
 		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
@@ -213,11 +228,12 @@ func (s *Server) serveSMTP(c *Conn) {
 		}
 	}
 	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	greeting := o.Greeting
-	if greeting == nil {
-		greeting = []string{"220 smtptest ESMTP"}
+	switch {
+	case o.Greeting != nil:
+		c.SendLines(o.Greeting...)
+	default:
+		c.Reply(220, "smtptest ESMTP")
 	}
-	c.SendLines(greeting...)
 	authed := false
 	for {
 		line, err := c.ReadLine()
