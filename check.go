@@ -14,9 +14,9 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/smtp-exporter/smtp_exporter/collector"
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
+	"github.com/smtp-exporter/smtp_exporter/runner"
 )
 
 // checkFlags are the flags of `smtp_exporter check`.
@@ -53,18 +53,18 @@ func runCheck(f flags, logger *slog.Logger) int {
 		}
 		target = prober.Target{Host: t.Host, Port: f.check.port}.String()
 	}
-	req, err := collector.ResolveRequest(sc.Get(), target, f.check.module)
+	req, err := runner.Resolve(sc.Get(), target, f.check.module)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	h := &collector.Handler{Config: sc, Logger: logger, ProberLevel: slog.LevelDebug,
-		History: collector.NewHistory(0), Metrics: collector.NewSelfMetrics(nil), TranscriptMaxBytes: f.transcriptMaxBytes}
-	res, took, transcript := h.Run(context.Background(), req, time.Duration(req.Module.Timeout))
+	r := &runner.Runner{Logger: logger, ProberLevel: slog.LevelDebug, TranscriptMaxBytes: f.transcriptMaxBytes}
+	out := r.Run(context.Background(), req, time.Duration(req.Module.Timeout))
+	res := out.Result
 
-	rep := newCheckReport(req, res, took, time.Now())
+	rep := newCheckReport(req, res, out.Took, time.Now())
 	if f.check.debug {
-		rep.Transcript = transcript.String()
+		rep.Transcript = out.Transcript.String()
 	}
 	if f.check.output == "json" {
 		enc := json.NewEncoder(os.Stdout)
@@ -119,7 +119,7 @@ type portReport struct {
 	phaseOrder    []string
 }
 
-func newCheckReport(req collector.Request, res *prober.Result, took time.Duration, now time.Time) checkReport {
+func newCheckReport(req runner.Request, res *prober.Result, took time.Duration, now time.Time) checkReport {
 	r := checkReport{Target: req.Target.String(), Module: req.ModuleName, Prober: req.Module.Prober,
 		Success: res.Success(), Duration: took.Seconds()}
 	res.Walk(func(n prober.Node) {
@@ -136,7 +136,7 @@ func newCheckReport(req collector.Request, res *prober.Result, took time.Duratio
 // dialogue, and a host whose failure kept it from having any (an MX host
 // that does not resolve). Summaries (the submission picture, the domain)
 // speak in the verdict instead.
-func dialogueRow(req collector.Request, res *prober.Result, n prober.Node, now time.Time) (portReport, bool) {
+func dialogueRow(req runner.Request, res *prober.Result, n prober.Node, now time.Time) (portReport, bool) {
 	d := n.Result
 	if d.Nested() && (d.Failure == nil || len(n.Path) == 0) {
 		return portReport{}, false
@@ -172,7 +172,7 @@ func dialogueRow(req collector.Request, res *prober.Result, n prober.Node, now t
 }
 
 // verdict is the report's last line: what an SRE should take from it.
-func verdict(r checkReport, req collector.Request, res *prober.Result) string {
+func verdict(r checkReport, req runner.Request, res *prober.Result) string {
 	kind, _ := config.KindOf(req.Module.Prober)
 	switch {
 	case kind.Shape == config.Host:

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smtp-exporter/smtp_exporter/collector"
+	"github.com/smtp-exporter/smtp_exporter/runner"
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
@@ -40,7 +40,7 @@ func TestCheckExitStatus(t *testing.T) {
 
 func TestCheckReportSubmission(t *testing.T) {
 	cfg := config.Builtin()
-	req, err := collector.ResolveRequest(cfg, "mail.example.com", "")
+	req, err := runner.Resolve(cfg, "mail.example.com", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCheckReportMX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := collector.ResolveRequest(cfg, "example.com", "mx")
+	req, err := runner.Resolve(cfg, "example.com", "mx")
 	if err != nil {
 		t.Fatal(err)
 	}

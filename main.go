@@ -23,12 +23,13 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/smtp-exporter/smtp_exporter/collector"
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
+	"github.com/smtp-exporter/smtp_exporter/runner"
+	"github.com/smtp-exporter/smtp_exporter/web"
 )
 
 func main() {
@@ -45,7 +46,7 @@ type flags struct {
 	maxConns       int
 	idleTimeout    time.Duration
 	maxConnections int
-	web            *web.FlagConfig
+	web            *toolkit.FlagConfig
 	log            *promslog.Config
 	check          checkFlags
 
@@ -150,7 +151,7 @@ func serve(f flags, logger *slog.Logger) int {
 			return
 		}
 	}()
-	if err := web.ListenAndServe(srv, f.web, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := toolkit.ListenAndServe(srv, f.web, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("serving failed", "err", err)
 		return 1
 	}
@@ -171,13 +172,15 @@ func newMux(f flags, logger *slog.Logger) (*http.ServeMux, func() error, error) 
 	logger.Info("loaded config", "file", f.configFile, "modules", sc.Get().ModuleNames())
 
 	conns := prober.NewConnLimiter(f.maxConns)
-	collector.RegisterConnMetrics(reg, conns)
-	h := &collector.Handler{
-		Config: sc, Logger: logger, ProberLevel: f.proberLevel.Level(), TimeoutOffset: f.timeoutOffset,
-		History: collector.NewBoundedHistory(f.historyLimit, f.historyMaxBytes), Metrics: collector.NewSelfMetrics(reg),
-		Limiter: collector.NewLimiter(f.maxConcurrent), Conns: conns, TranscriptMaxBytes: f.transcriptMaxBytes,
+	web.RegisterConnMetrics(reg, conns)
+	metrics := web.NewSelfMetrics(reg)
+	h := &web.Handler{
+		Config: sc, TimeoutOffset: f.timeoutOffset, Metrics: metrics,
+		History: web.NewBoundedHistory(f.historyLimit, f.historyMaxBytes), Limiter: web.NewLimiter(f.maxConcurrent),
+		Runner: &runner.Runner{Logger: logger, ProberLevel: f.proberLevel.Level(), TranscriptMaxBytes: f.transcriptMaxBytes,
+			Conns: conns, OnPanic: metrics.CountPanic},
 	}
-	pages := &collector.Pages{Handler: h}
+	pages := &web.Pages{Handler: h}
 	reload := func() error {
 		if err := sc.Reload(); err != nil {
 			logger.Error("config reload failed, keeping the old config", "err", err)

@@ -9,8 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
@@ -59,40 +57,3 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 	}
 }
 
-// TestProbeNegotiatesFormat: /probe answers each scraper in the format it asks for.
-func TestProbeNegotiatesFormat(t *testing.T) {
-	s := newTestServer(t, testConfig(refusedPort(t)))
-	for accept, want := range map[string]expfmt.FormatType{
-		"":           expfmt.TypeTextPlain,
-		"text/plain": expfmt.TypeTextPlain,
-		"application/openmetrics-text;version=1.0.0":                                                 expfmt.TypeOpenMetrics,
-		"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited": expfmt.TypeProtoDelim,
-	} {
-		_, body, header := s.get(t, "/probe?module=tcp&target=127.0.0.1:1", "Accept", accept)
-		got := expfmt.Format(header.Get("Content-Type"))
-		if got.FormatType() != want {
-			t.Errorf("Accept %q: content type %q, want format %v", accept, got, want)
-		}
-		if !probeSuccessIn(t, body, got) {
-			t.Errorf("Accept %q: no probe_success in the answer:\n%q", accept, body)
-		}
-	}
-}
-
-// probeSuccessIn decodes an answer and reports whether it has probe_success.
-func probeSuccessIn(t *testing.T, body string, f expfmt.Format) bool {
-	t.Helper()
-	if f.FormatType() != expfmt.TypeProtoDelim {
-		return bytes.Contains([]byte(body), []byte("\nprobe_success 0\n")) || bytes.Contains([]byte(body), []byte("\nprobe_success 0.0\n"))
-	}
-	dec := expfmt.NewDecoder(bytes.NewReader([]byte(body)), f)
-	for {
-		var mf dto.MetricFamily
-		if err := dec.Decode(&mf); err != nil {
-			return false
-		}
-		if mf.GetName() == "probe_success" {
-			return mf.Metric[0].GetGauge().GetValue() == 0
-		}
-	}
-}

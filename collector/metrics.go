@@ -1,5 +1,7 @@
-// Package collector turns probe Results into metrics and serves the HTTP
-// side: /probe, the landing page, probe logs and the config.
+// Package collector turns a probe's Result into its metric families (every
+// probe_* metric of the contract is named in metrics.go) and encodes them in
+// the format the scraper negotiates (exposition.go). It knows nothing of HTTP
+// serving: web/ calls it.
 package collector
 
 import (

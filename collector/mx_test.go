@@ -1,17 +1,12 @@
 package collector
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
-	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
 
 // okDialogue is a STARTTLS dialogue on port 25 that passed, with DANE when dane is set.
@@ -153,149 +148,3 @@ func TestProbeMetricsAllAddresses(t *testing.T) {
 	}
 }
 
-func TestResolveRequestMX(t *testing.T) {
-	cfg, err := config.Parse([]byte("modules:\n  mx:\n    prober: mx\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := ResolveRequest(cfg, "example.com", "mx")
-	if err != nil || req.Target.Host != "example.com" || req.Target.Port != 0 {
-		t.Errorf("domain: %+v, %v", req, err)
-	}
-	for target, want := range map[string]string{"example.com:25": "without a port", "192.0.2.1": "not the IP address", "[::1]:25": "without a port"} {
-		if _, err := ResolveRequest(cfg, target, "mx"); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v, want an error containing %q", target, err, want)
-		}
-	}
-}
-
-func TestNestedSummaries(t *testing.T) {
-	r := mxResult()
-	if got, want := failureSummary(r), "mx2.example.com 2001:db8::2: connect/refused, mx3.example.net: mta_sts/mta_sts_mx_mismatch"; got != want {
-		t.Errorf("failureSummary = %q, want %q", got, want)
-	}
-	if got := phaseSummary(r); len(got) != 6 || got[0] != "resolve 2ms · mta_sts 30ms" ||
-		!strings.HasPrefix(got[1], "[mx1.example.com] connect 1ms") || got[4] != "[mx2.example.com 2001:db8::2] connect 1ms" {
-		t.Errorf("phaseSummary = %q", got)
-	}
-	if got := failureSummary(nullMXResult()); got != "resolve/null_mx" {
-		t.Errorf("null MX failureSummary = %q", got)
-	}
-	if got := failureSummary(allAddressesResult()); got != "2001:db8::1: connect/refused" {
-		t.Errorf("all addresses failureSummary = %q", got)
-	}
-	forbid := func(r *prober.Result) {
-		r.Failure = &prober.Failure{Phase: prober.PhaseResolve, Reason: prober.ReasonForbidden, Err: fmt.Errorf("%w: x", prober.ErrTargetForbidden)}
-	}
-	// One forbidden address deep in an MX host: the rest was dialled, so no 403.
-	partly := mxResult()
-	forbid(partly.MX.Hosts[1].Result.Addresses[1].Result)
-	if forbidden(partly) || forbidden(mxResult()) {
-		t.Error("a probe only partly forbidden must be answered as usual")
-	}
-	// Every dialogue forbidden, however deep: 403.
-	whole := mxResult()
-	for _, d := range whole.Dialogues() {
-		forbid(d)
-	}
-	if len(whole.Dialogues()) != 4 || !forbidden(whole) {
-		t.Errorf("%d dialogues, all forbidden: want 4 and a 403", len(whole.Dialogues()))
-	}
-	// Every dialogue forbidden but the MTA-STS policy host dialled: no 403.
-	whole.Dials = 1
-	if forbidden(whole) {
-		t.Error("a probe that dialled a connection must not be a 403")
-	}
-	if errors.Is(nil, prober.ErrTargetForbidden) {
-		t.Fatal("unreachable")
-	}
-}
-
-// TestProbeMXOverHTTP: /probe with an mx module, its DNS answered on
-// loopback by a test server, one MX host on 127.0.0.1 and one refusing.
-func TestProbeMXOverHTTP(t *testing.T) {
-	ca := smtptest.NewCA(t)
-	now := time.Now()
-	lns := smtptest.ListenOnOnePort(t, "127.0.0.1", "127.0.25.9")
-	port := lns[0].Addr().(*net.TCPAddr).Port
-	lns[1].Close()
-	cert := ca.Issue(t, []string{"mx1.example.test"}, now.Add(-time.Hour), now.Add(time.Hour))
-	smtptest.NewServer(t, smtptest.Options{Listener: lns[0], Cert: &cert})
-	dns := smtptest.NewDNSServer(t)
-	dns.Add(t, "example.test. 300 IN MX 10 mx1.example.test.", "example.test. 300 IN MX 20 mx2.example.test.",
-		"mx1.example.test. 300 IN A 127.0.0.1", "mx2.example.test. 300 IN A 127.0.25.9")
-
-	s := newTestServer(t, fmt.Sprintf(`
-modules:
-  mx:
-    prober: mx
-    timeout: 5s
-    dns_resolver: %s
-    mx: {port: %d}
-    tls_config: {ca_file: %s}
-`, dns.Addr, port, ca.PEMFile(t)))
-	code, body, _ := s.get(t, "/probe?module=mx&target=example.test")
-	if code != 200 {
-		t.Fatalf("status %d: %s", code, body)
-	}
-	for _, want := range []string{
-		"probe_success 0\n", "probe_smtp_mx_hosts 2\n", "probe_smtp_mx_hosts_working 1\n",
-		`probe_smtp_failure{mx="mx2.example.test",phase="connect",preference="20",reason="refused"} 1`,
-		`probe_tls_certificate_verified{mx="mx1.example.test",preference="10"} 1`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("exposition lacks %q:\n%s", want, body)
-		}
-	}
-	if code, body, _ := s.get(t, "/probe?module=mx&target=example.test:25"); code != 400 || !strings.Contains(body, "without a port") {
-		t.Errorf("a port to the mx prober: %d %s", code, body)
-	}
-}
-
-// TestProbeMXForbiddenHost: the domain's DNS names only an MX host outside
-// allowed_targets: 403, and no connection to it.
-func TestProbeMXForbiddenHost(t *testing.T) {
-	port, accepted := countingListener(t)
-	dns := smtptest.NewDNSServer(t)
-	dns.Add(t, "example.test. 300 IN MX 10 internal.corp.test.", "internal.corp.test. 300 IN A 127.0.0.1")
-	s := newTestServer(t, fmt.Sprintf(`
-allowed_targets: ["*.example.test", "192.0.2.0/24"]
-modules:
-  mx:
-    prober: mx
-    timeout: 5s
-    dns_resolver: %s
-    mx: {port: %d}
-`, dns.Addr, port))
-	if code, body, _ := s.get(t, "/probe?module=mx&target=example.test"); code != 403 {
-		t.Errorf("status %d, want 403: %s", code, body)
-	}
-	if n := accepted.Load(); n != 0 {
-		t.Errorf("%d connections to the forbidden MX host", n)
-	}
-}
-
-// TestProbeMXPartlyForbidden: a backup MX outside allowed_targets does not
-// turn the whole probe into a 403: it fails with reason forbidden, undialled.
-func TestProbeMXPartlyForbidden(t *testing.T) {
-	port, accepted := countingListener(t)
-	dns := smtptest.NewDNSServer(t)
-	dns.Add(t, "example.test. 300 IN MX 10 mx1.example.test.", "example.test. 300 IN MX 20 backup.corp.test.",
-		"mx1.example.test. 300 IN A 127.0.0.2", "backup.corp.test. 300 IN A 127.0.0.1")
-	s := newTestServer(t, fmt.Sprintf(`
-allowed_targets: ["*.example.test"]
-modules:
-  mx:
-    prober: mx
-    timeout: 2s
-    dns_resolver: %s
-    mx: {port: %d}
-`, dns.Addr, port))
-	code, body, _ := s.get(t, "/probe?module=mx&target=example.test")
-	if code != 200 || !strings.Contains(body, `probe_smtp_failure{mx="backup.corp.test",phase="resolve",preference="20",reason="forbidden"} 1`) {
-		t.Errorf("status %d, want 200 with the backup MX forbidden:\n%s", code, body)
-	}
-	if n := accepted.Load(); n != 0 {
-		t.Errorf("%d connections to the forbidden backup MX on 127.0.0.1", n)
-	}
-}

@@ -89,3 +89,20 @@ func (r *Result) Working() int {
 	}
 	return n
 }
+
+// Forbidden is true when allowed_targets stopped every dialogue of the
+// probe and nothing at all was dialled (the MTA-STS policy fetch dials
+// too): /probe answers it with 403. A probe that dialled anything is
+// answered as usual, its forbidden parts failing with reason forbidden.
+func (r *Result) Forbidden() bool {
+	if r.Dials > 0 {
+		return false
+	}
+	leaves := r.Dialogues()
+	for _, d := range leaves {
+		if d.Failure == nil || d.Failure.Reason != ReasonForbidden {
+			return false
+		}
+	}
+	return len(leaves) > 0
+}

@@ -3,9 +3,11 @@ package smtptest
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The most a client's reply reader must accept (the prober's bounds): lines
@@ -115,4 +117,19 @@ func garbage(c *Conn) {
 			return
 		}
 	}
+}
+
+// RawBytes finds in s what must never reach an operator's terminal from a
+// server: control characters but newline, DEL, C1 controls, invalid UTF-8.
+// It is "" when s is safe to print.
+func RawBytes(s string) string {
+	if !utf8.ValidString(s) {
+		return "invalid UTF-8"
+	}
+	for i, r := range s {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Sprintf("%q at byte %d", r, i)
+		}
+	}
+	return ""
 }

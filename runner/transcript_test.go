@@ -1,4 +1,4 @@
-package collector
+package runner
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
@@ -23,7 +21,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // ones within its budget, counts the rest, and still keeps its last word.
 func TestTranscriptBudget(t *testing.T) {
 	const budget = 64 << 10
-	logger, tr := newProbeLogger(discardLogger(), slog.LevelDebug, budget, "module", "tcp", "target", "x:25")
+	logger, tr := NewProbeLogger(discardLogger(), slog.LevelDebug, budget, "module", "tcp", "target", "x:25")
 	logger.Info("beginning probe")
 	for i := range 1000 {
 		logger.Debug(fmt.Sprintf("S: 250-%04d %s", i, line2K))
@@ -60,7 +58,7 @@ func TestTranscriptBudget(t *testing.T) {
 func TestTranscriptDialogues(t *testing.T) {
 	const budget = 64 << 10
 	t.Run("160 chatty dialogues", func(t *testing.T) {
-		logger, tr := newProbeLogger(discardLogger(), slog.LevelDebug, budget)
+		logger, tr := NewProbeLogger(discardLogger(), slog.LevelDebug, budget)
 		var wg sync.WaitGroup
 		for mx := range 10 {
 			host := logger.With("mx", fmt.Sprintf("mx%d.example.test", mx))
@@ -80,7 +78,7 @@ func TestTranscriptDialogues(t *testing.T) {
 		}
 	})
 	t.Run("one chatty among quiet ones", func(t *testing.T) {
-		logger, tr := newProbeLogger(discardLogger(), slog.LevelDebug, budget)
+		logger, tr := NewProbeLogger(discardLogger(), slog.LevelDebug, budget)
 		chatty := logger.With("port", 587)
 		for range 1000 {
 			chatty.Debug("S: 250-" + line2K)
@@ -114,20 +112,6 @@ func TestTranscriptEntryBytes(t *testing.T) {
 // and invalid UTF-8; printable UTF-8 beside them.
 const hostile = "220 \x1b]0;pwned\x07\x1b[31mred\x00\x7f\u009b\xff Grüße"
 
-// rawBytes finds what must never reach a terminal: control characters but
-// newline, C1 controls, invalid UTF-8.
-func rawBytes(s string) string {
-	if !utf8.ValidString(s) {
-		return "invalid UTF-8"
-	}
-	for i, r := range s {
-		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Sprintf("%q at byte %d", r, i)
-		}
-	}
-	return ""
-}
-
 // TestTranscriptEscapes: whatever a prober logs, the transcript and the
 // process log (text or JSON) show server bytes escaped, UTF-8 readable.
 func TestTranscriptEscapes(t *testing.T) {
@@ -137,10 +121,10 @@ func TestTranscriptEscapes(t *testing.T) {
 		if format == "json" {
 			h = slog.NewJSONHandler(&process, &slog.HandlerOptions{Level: slog.LevelDebug})
 		}
-		logger, tr := newProbeLogger(slog.New(h), slog.LevelInfo, 0)
+		logger, tr := NewProbeLogger(slog.New(h), slog.LevelInfo, 0)
 		logger.With("mx", "mx\x1b.test").Debug("S: "+hostile, "err", fmt.Errorf("reply %s", hostile), "code", 554)
 		for name, out := range map[string]string{"transcript": tr.String(), format + " process log": process.String()} {
-			if raw := rawBytes(out); raw != "" {
+			if raw := smtptest.RawBytes(out); raw != "" {
 				t.Errorf("%s has a raw %s:\n%q", name, raw, out)
 			}
 			if !strings.Contains(out, "Grüße") || !strings.Contains(out, `\x1b`) {
@@ -151,29 +135,35 @@ func TestTranscriptEscapes(t *testing.T) {
 }
 
 func TestEscapeLines(t *testing.T) {
-	got := escapeLines("a\x1bb\nc\x00\n")
+	got := EscapeLines("a\x1bb\nc\x00\n")
 	if want := `a\x1bb` + "\n" + `c\x00` + "\n"; got != want {
 		t.Errorf("escapeLines = %q, want %q", got, want)
 	}
 }
 
-// TestTranscriptOfVerboseServer: /probe?debug=true of a server answering
-// with 100 lines of 2 kB keeps the first lines, why the probe failed, and
-// says what it left out.
-func TestTranscriptOfVerboseServer(t *testing.T) {
-	ca := smtptest.NewCA(t)
-	cert := ca.Issue(t, []string{"127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert, Verbose: true}) // a CA the module does not trust
-	s := newTestServer(t, testConfig(refusedPort(t)))
-	_, body, _ := s.get(t, "/probe?module=starttls&debug=true&target="+srv.Addr)
-	transcript := body[:strings.Index(body, "Metrics that would have been returned")]
-	for _, want := range []string{"DEBUG S: 220-smtptest ESMTP\n", "INFO  probe step failed phase=tls reason=cert_untrusted",
-		"INFO  probe failed", "\n… transcript truncated: "} {
-		if !strings.Contains(transcript, want) {
-			t.Errorf("transcript has no %q", want)
+// TestProbeLogger: the transcript is buffered at debug always; the process log
+// gets the records re-levelled to --log.prober, if its level lets them through.
+func TestProbeLogger(t *testing.T) {
+	for _, tc := range []struct {
+		proberLevel slog.Level
+		wantProcess string // "" when nothing reaches the process log
+	}{
+		{slog.LevelDebug, ""},
+		{slog.LevelInfo, `level=INFO msg="S: 220 ready" module=tcp`},
+		{slog.LevelWarn, `level=WARN msg="S: 220 ready" module=tcp`},
+	} {
+		var process bytes.Buffer
+		logger, buf := NewProbeLogger(slog.New(slog.NewTextHandler(&process, &slog.HandlerOptions{Level: slog.LevelInfo})), tc.proberLevel, 0, "module", "tcp")
+		logger.Debug("S: 220 ready")
+		if !strings.Contains(buf.String(), "DEBUG S: 220 ready\n") {
+			t.Errorf("level %s: transcript %q", tc.proberLevel, buf.String())
 		}
-	}
-	if len(transcript) > DefaultTranscriptMaxBytes+1000 {
-		t.Errorf("transcript of %d bytes, budget %d", len(transcript), DefaultTranscriptMaxBytes)
+		if tc.wantProcess == "" {
+			if process.Len() != 0 {
+				t.Errorf("level %s: process log got %q", tc.proberLevel, process.String())
+			}
+		} else if !strings.Contains(process.String(), tc.wantProcess) {
+			t.Errorf("level %s: process log %q, want %q", tc.proberLevel, process.String(), tc.wantProcess)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"fmt"
@@ -22,6 +22,7 @@ import (
 
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
+	"github.com/smtp-exporter/smtp_exporter/runner"
 )
 
 // The child process gets the server's port and the CA file from these.
@@ -118,7 +119,7 @@ func memoryHandler(t *testing.T) (*Handler, string) {
 	if err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{Config: sc, Logger: promslog.New(&promslog.Config{Writer: io.Discard}), ProberLevel: slog.LevelDebug,
+	h := &Handler{Config: sc, Runner: &runner.Runner{Logger: promslog.New(&promslog.Config{Writer: io.Discard}), ProberLevel: slog.LevelDebug},
 		TimeoutOffset: 500 * time.Millisecond, History: NewHistory(100), Metrics: NewSelfMetrics(reg),
 		Limiter: NewLimiter(1000)}
 	hs := httptest.NewServer(h)

@@ -1,4 +1,4 @@
-package collector
+package runner
 
 import (
 	"context"
@@ -34,7 +34,7 @@ const (
 // transcript for debug=true and /logs; and those the process logger wants,
 // re-levelled to --log.prober, to stderr.
 type probeLogHandler struct {
-	tr      *transcript
+	tr      *Transcript
 	scope   string // the logger's own attributes as the transcript shows them: " port=587"
 	dlg     *dialogueUse
 	process slog.Handler
@@ -50,11 +50,11 @@ type dialogueUse struct {
 	stopped   bool // a record was dropped: the rest of its debug records are too
 }
 
-// transcript keeps records as escaped strings, bounded in bytes: records
+// Transcript keeps records as escaped strings, bounded in bytes: records
 // beyond the budget are counted, not kept. The time and the line are put
 // together only when debug=true or /logs asks. The concurrent dialogues of
 // one probe share one transcript.
-type transcript struct {
+type Transcript struct {
 	mu             sync.Mutex
 	max            int
 	entries        []transcriptEntry
@@ -73,14 +73,14 @@ type transcriptEntry struct {
 	attrs string // the record's own attributes, rendered
 }
 
-// newProbeLogger returns the probe's logger, with attrs for the process log
+// NewProbeLogger returns the probe's logger, with attrs for the process log
 // only, and the transcript its records go to, keeping at most maxBytes
 // (DefaultTranscriptMaxBytes when maxBytes <= 0).
-func newProbeLogger(process *slog.Logger, level slog.Level, maxBytes int, attrs ...any) (*slog.Logger, *transcript) {
+func NewProbeLogger(process *slog.Logger, level slog.Level, maxBytes int, attrs ...any) (*slog.Logger, *Transcript) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultTranscriptMaxBytes
 	}
-	tr := &transcript{max: maxBytes, entries: make([]transcriptEntry, 0, 48)} // a STARTTLS dialogue logs about 30 records
+	tr := &Transcript{max: maxBytes, entries: make([]transcriptEntry, 0, 48)} // a STARTTLS dialogue logs about 30 records
 	h := &probeLogHandler{tr: tr, dlg: &dialogueUse{max: maxBytes}, process: process.With(attrs...).Handler(), level: level}
 	return slog.New(h), tr
 }
@@ -131,7 +131,7 @@ func (h *probeLogHandler) WithGroup(name string) slog.Handler {
 
 // add keeps r if the budget allows; its text is escaped here too, whatever
 // the prober did: the transcript ends up on terminals.
-func (t *transcript) add(d *dialogueUse, scope string, r slog.Record) {
+func (t *Transcript) add(d *dialogueUse, scope string, r slog.Record) {
 	e := transcriptEntry{time: r.Time, level: r.Level, msg: prober.EscapeText(r.Message), scope: scope}
 	if r.NumAttrs() > 0 {
 		var b strings.Builder
@@ -151,7 +151,7 @@ func (t *transcript) add(d *dialogueUse, scope string, r slog.Record) {
 
 // admit takes size bytes from the budget if they fit. A dialogue keeps a
 // prefix of its debug records: once one is dropped, so are the rest.
-func (t *transcript) admit(d *dialogueUse, size int, level slog.Level) bool {
+func (t *Transcript) admit(d *dialogueUse, size int, level slog.Level) bool {
 	if level >= slog.LevelInfo {
 		if t.kept+size > t.max {
 			return false
@@ -175,7 +175,7 @@ func writeAttr(b *strings.Builder, a slog.Attr) {
 }
 
 // Size is the bytes the transcript holds: at most its budget and the truncation line.
-func (t *transcript) Size() int {
+func (t *Transcript) Size() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
@@ -185,7 +185,7 @@ func (t *transcript) Size() int {
 }
 
 // truncation is the line that says what the budget left out, empty if nothing.
-func (t *transcript) truncation() string {
+func (t *Transcript) truncation() string {
 	if t.droppedRecords == 0 {
 		return ""
 	}
@@ -196,7 +196,7 @@ func (t *transcript) truncation() string {
 // String renders the transcript once, one line a record, made to be read:
 //
 //	18:01:58.575 DEBUG S: 250-STARTTLS port=587
-func (t *transcript) String() string {
+func (t *Transcript) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
@@ -221,8 +221,8 @@ func quoteIfNeeded(v string) string {
 	return v
 }
 
-// escapeLines escapes each line of a text that is shown whole (debug=true's metrics).
-func escapeLines(s string) string {
+// EscapeLines escapes each line of a text that is shown whole (debug=true's metrics).
+func EscapeLines(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lines[i] = prober.EscapeText(l)

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"context"
@@ -90,8 +90,8 @@ modules:
 func TestProbePanicIsAFailedProbe(t *testing.T) {
 	s := newTestServer(t, "modules:\n  tcp:\n    prober: tcp\n    timeout: 2s\n")
 	var logs syncBuffer
-	s.h.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
-	s.h.probe = func(context.Context, prober.Target, config.Module, *slog.Logger) *prober.Result {
+	s.h.Runner.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
+	s.h.Runner.Probe = func(context.Context, prober.Target, config.Module, *slog.Logger) *prober.Result {
 		panic("forced panic")
 	}
 	for range 2 {
@@ -120,8 +120,8 @@ func TestProbePanicIsAFailedProbe(t *testing.T) {
 func TestConnectionBoundOverHTTP(t *testing.T) {
 	port, accepted := countingListener(t)
 	s := newTestServer(t, "modules:\n  long:\n    prober: tcp\n    timeout: 3s\n  short:\n    prober: tcp\n    timeout: 500ms\n")
-	s.h.Conns = prober.NewConnLimiter(1)
-	RegisterConnMetrics(s.reg, s.h.Conns)
+	s.h.Runner.Conns = prober.NewConnLimiter(1)
+	RegisterConnMetrics(s.reg, s.h.Runner.Conns)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { s.get(t, fmt.Sprintf("/probe?module=long&target=127.0.0.1:%d", port)) })
@@ -154,7 +154,7 @@ smtp_exporter_connections_open 1
 	if got := testutil.ToFloat64(s.h.Metrics.panics); got != 0 {
 		t.Errorf("panics %v", got)
 	}
-	if open := s.h.Conns.Open(); open != 0 {
+	if open := s.h.Runner.Conns.Open(); open != 0 {
 		t.Errorf("%d connections still counted open after both probes", open)
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"bytes"
@@ -43,12 +43,12 @@ func TestServerBytesEscapedEverywhere(t *testing.T) {
 		cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat(), Writer: &process}
 		_ = cfg.Level.Set("debug")
 		_ = cfg.Format.Set(format)
-		s.h.Logger = promslog.New(cfg)
+		s.h.Runner.Logger = promslog.New(cfg)
 		for id, srv := range []*smtptest.Server{greeting, refusal} {
 			_, debug, _ := s.get(t, fmt.Sprintf("/probe?module=tcp&debug=true&target=%s", srv.Addr))
 			_, logs, _ := s.get(t, fmt.Sprintf("/logs?id=%d", id))
 			for name, out := range map[string]string{"debug=true": debug, "/logs": logs} {
-				if raw := rawBytes(out); raw != "" {
+				if raw := smtptest.RawBytes(out); raw != "" {
 					t.Errorf("%s of probe %d has a raw %s:\n%q", name, id, raw, out)
 				}
 				if !strings.Contains(out, "Grüße") || !strings.Contains(out, `\x1b[31m`) {
@@ -60,7 +60,7 @@ func TestServerBytesEscapedEverywhere(t *testing.T) {
 			t.Errorf("the failure's error is not in /logs, escaped")
 		}
 		out := process.String()
-		if raw := rawBytes(out); raw != "" {
+		if raw := smtptest.RawBytes(out); raw != "" {
 			t.Errorf("%s process log has a raw %s:\n%q", format, raw, out)
 		}
 		if !strings.Contains(out, "Grüße") || !strings.Contains(out, `x1b[31m`) {

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"fmt"
@@ -99,7 +99,7 @@ func (p *Pages) Landing(w http.ResponseWriter, r *http.Request) {
 	}{v, p.Handler.Config.Get().ModuleNames(), probes, len(probes) - failed, failed}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := landingTemplate.Execute(w, data); err != nil {
-		p.Handler.Logger.Error("rendering landing page", "err", err)
+		p.Handler.Runner.Logger.Error("rendering landing page", "err", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"bufio"
@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
+	"github.com/smtp-exporter/smtp_exporter/runner"
 )
 
 const testPassword = "s3cr3t-PASSWORD"
@@ -66,9 +67,10 @@ func newTestServer(t *testing.T, yml string) *testServer {
 	if err := sc.Reload(); err != nil {
 		t.Fatal(err)
 	}
+	metrics := NewSelfMetrics(reg)
 	h := &Handler{
-		Config: sc, Logger: slog.New(slog.DiscardHandler), ProberLevel: slog.LevelDebug,
-		TimeoutOffset: 500 * time.Millisecond, History: NewHistory(10), Metrics: NewSelfMetrics(reg),
+		Config: sc, Runner: &runner.Runner{Logger: slog.New(slog.DiscardHandler), ProberLevel: slog.LevelDebug, OnPanic: metrics.CountPanic},
+		TimeoutOffset: 500 * time.Millisecond, History: NewHistory(10), Metrics: metrics,
 	}
 	pages := &Pages{Handler: h}
 	mux := http.NewServeMux()
@@ -240,55 +242,6 @@ func TestProbeModuleOmittedNotConfigured(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(s.h.Metrics.moduleUnknown); got != 0 {
 		t.Errorf("an omitted module counted as unknown: %v", got)
-	}
-}
-
-func TestResolveRequest(t *testing.T) {
-	cfg := config.Builtin()
-	for _, tc := range []struct {
-		target, module string
-		wantModule     string
-		wantHost       string
-		wantPort       int
-	}{
-		{"mx.example.com", "tcp", "tcp", "mx.example.com", 25},
-		{"mx.example.com", "starttls", "starttls", "mx.example.com", 587},
-		{"mx.example.com", "tls", "tls", "mx.example.com", 465},
-		{"mx.example.com:2525", "tcp", "tcp", "mx.example.com", 2525},
-		{"mx.example.com:2525", "tls", "tls", "mx.example.com", 2525},
-		{"mx.example.com", "submission", "submission", "mx.example.com", 0},
-		{"mx.example.com:465", "", "tls", "mx.example.com", 465},
-		{"mx.example.com:587", "", "starttls", "mx.example.com", 587},
-		{"mx.example.com:25", "", "starttls", "mx.example.com", 25},
-		{"mx.example.com:2525", "", "starttls", "mx.example.com", 2525},
-		{"mx.example.com", "", "submission", "mx.example.com", 0},
-		{"[::1]:465", "", "tls", "::1", 465},
-		{"[::1]", "tls", "tls", "::1", 465},
-		{"::1", "", "submission", "::1", 0},
-		{"192.0.2.1", "tcp", "tcp", "192.0.2.1", 25},
-	} {
-		req, err := ResolveRequest(cfg, tc.target, tc.module)
-		if err != nil {
-			t.Errorf("ResolveRequest(%q, %q): %v", tc.target, tc.module, err)
-			continue
-		}
-		if req.ModuleName != tc.wantModule || req.Module.Prober != cfg.Modules[tc.wantModule].Prober ||
-			req.Target.Host != tc.wantHost || req.Target.Port != tc.wantPort {
-			t.Errorf("ResolveRequest(%q, %q) = module %q (prober %q), target %+v; want %q, %s port %d",
-				tc.target, tc.module, req.ModuleName, req.Module.Prober, req.Target, tc.wantModule, tc.wantHost, tc.wantPort)
-		}
-	}
-
-	_, err := ResolveRequest(cfg, "mx.example.com", "nope")
-	if _, ok := err.(*unknownModuleError); !ok {
-		t.Errorf("unknown module gave %T %v, want *unknownModuleError", err, err)
-	}
-	for _, target := range []string{"", "mx.example.com:0", "mx.example.com:65536", "x y"} {
-		if _, err := ResolveRequest(cfg, target, "tcp"); err == nil {
-			t.Errorf("ResolveRequest(%q) accepted", target)
-		} else if _, ok := err.(*unknownModuleError); ok {
-			t.Errorf("ResolveRequest(%q): a bad target reported as an unknown module", target)
-		}
 	}
 }
 
@@ -692,29 +645,3 @@ func TestHistory(t *testing.T) {
 	})
 }
 
-// TestProbeLogger: the transcript is buffered at debug always; the process log
-// gets the records re-levelled to --log.prober, if its level lets them through.
-func TestProbeLogger(t *testing.T) {
-	for _, tc := range []struct {
-		proberLevel slog.Level
-		wantProcess string // "" when nothing reaches the process log
-	}{
-		{slog.LevelDebug, ""},
-		{slog.LevelInfo, `level=INFO msg="S: 220 ready" module=tcp`},
-		{slog.LevelWarn, `level=WARN msg="S: 220 ready" module=tcp`},
-	} {
-		var process bytes.Buffer
-		logger, buf := newProbeLogger(slog.New(slog.NewTextHandler(&process, &slog.HandlerOptions{Level: slog.LevelInfo})), tc.proberLevel, 0, "module", "tcp")
-		logger.Debug("S: 220 ready")
-		if !strings.Contains(buf.String(), "DEBUG S: 220 ready\n") {
-			t.Errorf("level %s: transcript %q", tc.proberLevel, buf.String())
-		}
-		if tc.wantProcess == "" {
-			if process.Len() != 0 {
-				t.Errorf("level %s: process log got %q", tc.proberLevel, process.String())
-			}
-		} else if !strings.Contains(process.String(), tc.wantProcess) {
-			t.Errorf("level %s: process log %q, want %q", tc.proberLevel, process.String(), tc.wantProcess)
-		}
-	}
-}

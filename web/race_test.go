@@ -1,6 +1,6 @@
 //go:build race
 
-package collector
+package web
 
 // raceEnabled: the race detector's shadow memory multiplies RSS, so memory
 // tests assert the Go heap only.

@@ -1,4 +1,4 @@
-package collector
+package runner
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
 
-// failureSummary is "phase/reason" of the probe and of each nested result
+// FailureSummary is "phase/reason" of the probe and of each nested result
 // that failed ("mx2.example.com 192.0.2.7: connect/refused"), empty on success.
-func failureSummary(r *prober.Result) string {
+func FailureSummary(r *prober.Result) string {
 	var parts []string
 	r.Walk(func(n prober.Node) {
 		if f := n.Result.Failure; f != nil {
@@ -20,9 +20,9 @@ func failureSummary(r *prober.Result) string {
 	return strings.Join(parts, ", ")
 }
 
-// phaseSummary is the phase timings for the landing page: the probe's own,
+// PhaseSummary is the phase timings for the landing page: the probe's own,
 // then a line "[where] …" for each nested result that ran any.
-func phaseSummary(r *prober.Result) []string {
+func PhaseSummary(r *prober.Result) []string {
 	var lines []string
 	r.Walk(func(n prober.Node) {
 		var parts []string

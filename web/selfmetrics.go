@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,3 +61,6 @@ func RegisterConnMetrics(reg prometheus.Registerer, conns *prober.ConnLimiter) {
 		}, func() float64 { return float64(count()) })
 	}
 }
+
+// CountPanic counts a panic a probe recovered (runner.Runner.OnPanic).
+func (m *SelfMetrics) CountPanic(*prober.PanicError) { m.panics.Inc() }

@@ -1,7 +1,8 @@
-package collector
+package web
 
 import (
 	"fmt"
+	"github.com/smtp-exporter/smtp_exporter/runner"
 	"log/slog"
 	"strings"
 	"testing"
@@ -50,9 +51,9 @@ func TestHistoryByteBound(t *testing.T) {
 	t.Run("real transcripts", func(t *testing.T) {
 		h := NewBoundedHistory(100, 256<<10)
 		for i := range 20 {
-			logger, tr := newProbeLogger(slog.New(slog.DiscardHandler), slog.LevelDebug, 64<<10)
+			logger, tr := runner.NewProbeLogger(slog.New(slog.DiscardHandler), slog.LevelDebug, 64<<10)
 			for range 100 {
-				logger.Debug("S: 250-" + line2K)
+				logger.Debug("S: 250-" + strings.Repeat("x", 2042))
 			}
 			h.Add(&Probe{Success: i%2 == 0, log: tr})
 		}

@@ -1,5 +1,5 @@
 //go:build !race
 
-package collector
+package web
 
 const raceEnabled = false

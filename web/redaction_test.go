@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func TestAuthRedactedEverywhere(t *testing.T) {
 	}
 	s := newTestServer(t, cfg.String())
 	var processLog lockedWriter // the process log at debug, with every probe record
-	s.h.Logger = slog.New(slog.NewTextHandler(&processLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s.h.Runner.Logger = slog.New(slog.NewTextHandler(&processLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b64 := base64.StdEncoding.EncodeToString
 	secrets := []string{password, b64([]byte("\x00" + user + "\x00" + password)), b64([]byte(password))}
 
