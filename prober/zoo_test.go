@@ -32,22 +32,25 @@ var zooOutcomes = map[string][]Reason{
 // behind implicit TLS.
 type zooServers struct{ plain, implicit *smtptest.Server }
 
-// aimAtZoo makes prober name talk to z. A prober added to Probers must be
-// added here too: TestZoo fails until it is.
+// aimAtZoo makes the prober kind name talk to z, by what its target names
+// and its transport: a kind added to config.Kinds meets the zoo at once.
 func aimAtZoo(name string, z zooServers, m config.Module, dns *smtptest.DNSServer) (Target, config.Module, bool) {
-	switch name {
-	case "tcp", "starttls":
-		return Target{Host: "127.0.0.1", Port: z.plain.Port}, m, true
-	case "tls":
-		return Target{Host: "127.0.0.1", Port: z.implicit.Port}, m, true
-	case "submission":
+	k, ok := config.KindOf(name)
+	if !ok {
+		return Target{}, m, false
+	}
+	switch k.Shape {
+	case config.Host:
 		m.Submission.Ports = []config.SubmissionPort{{Port: z.plain.Port, Prober: "starttls"}, {Port: z.implicit.Port, Prober: "tls"}}
 		return Target{Host: "127.0.0.1"}, m, true
-	case "mx":
+	case config.Domain:
 		m.DNSResolver, m.MX.Port = dns.Addr, z.plain.Port
 		return Target{Host: "zoo.test"}, m, true
 	}
-	return Target{}, m, false
+	if k.Transport == config.ImplicitTLS {
+		return Target{Host: "127.0.0.1", Port: z.implicit.Port}, m, true
+	}
+	return Target{Host: "127.0.0.1", Port: z.plain.Port}, m, true
 }
 
 // TestZoo runs every prober against every hostile server: each probe ends
