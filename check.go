@@ -26,6 +26,12 @@ type checkFlags struct {
 	port   int
 	output string
 	debug  bool
+	// What a module file would say, for a server with an internal CA or
+	// credentials, without writing one. Secrets come from files or the
+	// environment, never the command line.
+	caFile, serverName                  string
+	insecure                            bool
+	username, passwordFile, passwordEnv string
 }
 
 func addCheckCommand(app *kingpin.Application, f *checkFlags) *kingpin.CmdClause {
@@ -35,7 +41,32 @@ func addCheckCommand(app *kingpin.Application, f *checkFlags) *kingpin.CmdClause
 	c.Flag("port", "Probe this one port (465 with implicit TLS, others with STARTTLS).").IntVar(&f.port)
 	c.Flag("output", "Report format: text or json.").Default("text").EnumVar(&f.output, "text", "json")
 	c.Flag("debug", "Print the SMTP transcript too.").BoolVar(&f.debug)
+	c.Flag("tls.ca-file", "CA bundle to verify the certificate against (the module's tls_config.ca_file).").StringVar(&f.caFile)
+	c.Flag("tls.server-name", "Name the certificate must match, also sent as SNI (tls_config.server_name).").StringVar(&f.serverName)
+	c.Flag("tls.insecure-skip-verify", "Report a certificate that does not verify without failing (tls_config.insecure_skip_verify).").BoolVar(&f.insecure)
+	c.Flag("auth.username", "Log in after TLS as this user (smtp.auth.username); the password from --auth.password-file or --auth.password-env.").StringVar(&f.username)
+	c.Flag("auth.password-file", "File holding the AUTH password (smtp.auth.password_file).").StringVar(&f.passwordFile)
+	c.Flag("auth.password-env", "Environment variable holding the AUTH password (smtp.auth.password_env).").StringVar(&f.passwordEnv)
 	return c
+}
+
+// overrideModule applies the --tls.* and --auth.* flags to the module
+// `check` runs, and checks the result as a config load would.
+func (f checkFlags) overrideModule(m config.Module) (config.Module, error) {
+	if f.caFile == "" && f.serverName == "" && !f.insecure && f.username == "" && f.passwordFile == "" && f.passwordEnv == "" {
+		return m, nil
+	}
+	if f.caFile != "" {
+		m.TLSConfig.CAFile = f.caFile
+	}
+	if f.serverName != "" {
+		m.TLSConfig.ServerName = f.serverName
+	}
+	m.TLSConfig.InsecureSkipVerify = m.TLSConfig.InsecureSkipVerify || f.insecure
+	if f.username != "" || f.passwordFile != "" || f.passwordEnv != "" {
+		m.SMTP.Auth = &config.Auth{Username: f.username, PasswordFile: f.passwordFile, PasswordEnv: f.passwordEnv}
+	}
+	return m.Revalidated()
 }
 
 func runCheck(f flags, logger *slog.Logger) int {
@@ -54,6 +85,9 @@ func runCheck(f flags, logger *slog.Logger) int {
 		target = prober.Target{Host: t.Host, Port: f.check.port}.String()
 	}
 	req, err := runner.Resolve(sc.Get(), target, f.check.module)
+	if err == nil {
+		req.Module, err = f.check.overrideModule(req.Module)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -6,15 +6,19 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/smtp-exporter/smtp_exporter/runner"
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
+	"github.com/smtp-exporter/smtp_exporter/runner"
 )
 
 func TestCheckExitStatus(t *testing.T) {
@@ -122,3 +126,75 @@ func TestCheckReportMX(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestCheckTLSAndAuthFlags: check probes a server with an internal CA and
+// credentials from the command line's flags alone, no config file.
+func TestCheckTLSAndAuthFlags(t *testing.T) {
+	ca := smtptest.NewCA(t)
+	cert := ca.Issue(t, []string{"mail.internal.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert, Users: map[string]string{"probe": "s3cret"}})
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	if err := os.WriteFile(wrong, []byte("nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := "127.0.0.1:" + strconv.Itoa(srv.Port)
+	for _, tc := range []struct {
+		args []string
+		rc   int
+	}{
+		{[]string{"--module", "starttls"}, 1}, // the internal CA is not trusted
+		{[]string{"--module", "starttls", "--tls.ca-file", ca.PEMFile(t), "--tls.server-name", "mail.internal.test"}, 0},
+		{[]string{"--module", "starttls", "--tls.insecure-skip-verify"}, 0},
+		{[]string{"--module", "starttls", "--tls.insecure-skip-verify", "--auth.username", "probe", "--auth.password-file", pw}, 0},
+		{[]string{"--module", "starttls", "--tls.insecure-skip-verify", "--auth.username", "probe", "--auth.password-file", wrong}, 1},
+		{[]string{"--module", "tcp", "--auth.username", "probe", "--auth.password-file", pw}, 2}, // AUTH needs TLS: refused like a config would be
+		{[]string{"--module", "starttls", "--tls.ca-file", "/nonexistent/ca.pem"}, 2},
+	} {
+		if rc := run(append([]string{"check", target}, tc.args...)); rc != tc.rc {
+			t.Errorf("check %v: exit %d, want %d", tc.args, rc, tc.rc)
+		}
+	}
+}
+
+// TestHelpShowsWhatApplies: the top-level help lists the server's flags
+// (serve is the default command); check's help lists its own and not the server's.
+func TestHelpShowsWhatApplies(t *testing.T) {
+	help := func(args ...string) string {
+		out, err := exec.Command(os.Args[0], append([]string{"-test.run=TestHelperRun", "--"}, args...)...).CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "usage:") {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	top := help("--help")
+	for _, want := range []string{"--web.listen-address", "--config.file", "--web.config.file", "--probe.max-concurrent"} {
+		if !strings.Contains(top, want) {
+			t.Errorf("--help lacks %s", want)
+		}
+	}
+	check := help("check", "--help")
+	for _, want := range []string{"--tls.ca-file", "tls.insecure-skip-verify", "--tls.server-name", "--auth.username", "--auth.password-file", "--auth.password-env"} {
+		if !strings.Contains(check, want) {
+			t.Errorf("check --help lacks %s", want)
+		}
+	}
+	for _, server := range []string{"--probe.max-concurrent", "--history.limit", "--timeout-offset", "--web.listen-address"} {
+		if strings.Contains(check, server) {
+			t.Errorf("check --help lists the server flag %s", server)
+		}
+	}
+}
+
+// TestHelperRun runs run() with the arguments after "--" when invoked as a
+// subprocess by TestHelpShowsWhatApplies (kingpin's --help exits the process).
+func TestHelperRun(t *testing.T) {
+	i := slices.Index(os.Args, "--")
+	if i < 0 {
+		t.Skip("only as a subprocess")
+	}
+	os.Exit(run(os.Args[i+1:]))
+}

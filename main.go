@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -77,26 +78,18 @@ func inRange[T int | time.Duration](flag string, v, lowest, highest T) error {
 
 func run(args []string) int {
 	app := kingpin.New("smtp_exporter", "Prometheus exporter that probes SMTP ports: reachability, STARTTLS and implicit TLS, certificates, AUTH, and why a probe failed.")
+	app.UsageTemplate(usageTemplate)
 	f := flags{proberLevel: promslog.NewLevel(), log: &promslog.Config{}}
-	app.Flag("config.file", "Module config file. Without it the built-in modules tcp, starttls, tls and submission are used.").StringVar(&f.configFile)
+	app.Flag("config.file", "Module config file. Without it the built-in modules tcp, starttls, tls, submission and mx are used.").StringVar(&f.configFile)
 	app.Flag("config.check", "Validate the config file and exit (0 valid, 1 invalid).").BoolVar(&f.configCheck)
-	app.Flag("log.prober", "Level at which per-probe logs reach the process log (debug, info, warn, error).").Default("debug").SetValue(f.proberLevel)
-	app.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
-	app.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
 	app.Flag("probe.transcript-max-bytes", "Bytes of log one probe keeps for debug=true, /logs and check --debug; a dialogue of several (submission ports, all_addresses, MX hosts) keeps at most an eighth. Records beyond are counted, not kept.").
 		Default("64KiB").SetValue(byteSize{"probe.transcript-max-bytes", &f.transcriptMaxBytes, 1 << 10})
-	app.Flag("history.max-bytes", "Bytes of transcripts the history of recent probes keeps; beyond it the oldest successes go first, then the oldest failures.").
-		Default("16MiB").SetValue(byteSize{"history.max-bytes", &f.historyMaxBytes, 1 << 10})
-	app.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
-	app.Flag("probe.max-connections", "TCP connections all probes together hold at once (SMTP and the MTA-STS fetch); a dial waits for a free one until its probe's deadline. 0: no bound.").Default("2048").IntVar(&f.maxConns)
-	app.Flag("web.idle-timeout", "A keep-alive connection idle this long is closed (the default outlasts the usual 15-60s scrape interval).").Default("90s").DurationVar(&f.idleTimeout)
-	app.Flag("web.max-connections", "Open HTTP connections allowed at once; beyond it a new connection is closed at once. 0: no bound.").Default("2048").IntVar(&f.maxConnections)
-	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
-	f.web = webflag.AddFlags(serveCmd, ":10587")
-	checkCmd := addCheckCommand(app, &f.check)
 	promslogflag.AddFlags(app, f.log)
+	serveCmd := addServeFlags(app.Command("serve", "Run the exporter (the default command: its flags work without the word serve).").Default(), &f)
+	checkCmd := addCheckCommand(app, &f.check)
 	app.Version(version.Print("smtp_exporter"))
 	app.HelpFlag.Short('h')
+	_ = serveCmd
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -126,6 +119,35 @@ func run(args []string) int {
 	}
 	return serve(f, logger)
 }
+
+// addServeFlags adds the flags only the exporter's server has: they do not
+// clutter `check --help`, and the top-level help lists them (usageTemplate).
+func addServeFlags(c *kingpin.CmdClause, f *flags) *kingpin.CmdClause {
+	f.web = webflag.AddFlags(c, ":10587")
+	c.Flag("web.idle-timeout", "A keep-alive connection idle this long is closed (the default outlasts the usual 15-60s scrape interval).").Default("90s").DurationVar(&f.idleTimeout)
+	c.Flag("web.max-connections", "Open HTTP connections allowed at once; beyond it a new connection is closed at once. 0: no bound.").Default("2048").IntVar(&f.maxConnections)
+	c.Flag("log.prober", "Level at which per-probe logs reach the process log (debug, info, warn, error).").Default("debug").SetValue(f.proberLevel)
+	c.Flag("timeout-offset", "Subtracted from Prometheus's scrape timeout to get the probe deadline.").Default("0.5s").DurationVar(&f.timeoutOffset)
+	c.Flag("probe.max-concurrent", "Probes allowed in flight at once; beyond it /probe answers 503 at once. 0: no bound.").Default("1000").IntVar(&f.maxConcurrent)
+	c.Flag("probe.max-connections", "TCP connections all probes together hold at once (SMTP and the MTA-STS fetch); a dial waits for a free one until its probe's deadline. 0: no bound.").Default("2048").IntVar(&f.maxConns)
+	c.Flag("history.limit", "How many recent probes (and, separately, failed probes) the landing page keeps.").Default("100").IntVar(&f.historyLimit)
+	c.Flag("history.max-bytes", "Bytes of transcripts the history of recent probes keeps; beyond it the oldest successes go first, then the oldest failures.").
+		Default("16MiB").SetValue(byteSize{"history.max-bytes", &f.historyMaxBytes, 1 << 10})
+	return c
+}
+
+// usageTemplate is kingpin's default with one addition: the top-level help
+// also lists the flags of the default command, serve, since they work
+// without the word serve (`smtp_exporter --web.listen-address=…`).
+var usageTemplate = strings.Replace(kingpin.DefaultUsageTemplate, `{{if .Context.Args -}}`, `{{if not .Context.SelectedCommand -}}
+{{range .App.Commands -}}
+{{if .Default -}}
+Flags of {{.Name}}, the default command:
+{{.Flags|FlagsToTwoColumns|FormatTwoColumns}}
+{{end -}}
+{{end -}}
+{{end -}}
+{{if .Context.Args -}}`, 1)
 
 func serve(f flags, logger *slog.Logger) int {
 	logger.Info("starting smtp_exporter", "version", version.Info(), "build_context", version.BuildContext())

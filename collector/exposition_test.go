@@ -56,4 +56,3 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 		}
 	}
 }
-

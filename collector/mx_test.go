@@ -147,4 +147,3 @@ func TestProbeMetricsAllAddresses(t *testing.T) {
 		t.Error("no probe_ip_protocol per address")
 	}
 }
-

@@ -239,6 +239,7 @@ modules:
   starttls: {prober: starttls}
   tls: {prober: tls}
   submission: {prober: submission}
+  mx: {prober: mx}
 `
 
 // Builtin is the config used when no --config.file is given.

@@ -240,7 +240,7 @@ func TestLoad(t *testing.T) {
 
 func TestBuiltin(t *testing.T) {
 	c := Builtin()
-	want := map[string]string{"tcp": "tcp", "starttls": "starttls", "tls": "tls", "submission": "submission"}
+	want := map[string]string{"tcp": "tcp", "starttls": "starttls", "tls": "tls", "submission": "submission", "mx": "mx"}
 	if len(c.Modules) != len(want) {
 		t.Errorf("Builtin has modules %v, want %v", c.ModuleNames(), want)
 	}
@@ -260,7 +260,7 @@ func TestBuiltin(t *testing.T) {
 	if got := c.Modules["submission"].Submission.Ports; !reflect.DeepEqual(got, DefaultSubmissionPorts) {
 		t.Errorf("Builtin submission ports = %v", got)
 	}
-	if got := c.ModuleNames(); !reflect.DeepEqual(got, []string{"starttls", "submission", "tcp", "tls"}) {
+	if got := c.ModuleNames(); !reflect.DeepEqual(got, []string{"mx", "starttls", "submission", "tcp", "tls"}) {
 		t.Errorf("ModuleNames = %v, want sorted", got)
 	}
 	// The kinds table: default ports, and the module /probe picks by port.

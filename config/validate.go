@@ -31,6 +31,17 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// Revalidated checks a module changed after load (check's --tls.* and
+// --auth.* flags) as a load would, and prepares it again.
+func (m Module) Revalidated() (Module, error) {
+	m.fillDefaults()
+	if err := m.validate(); err != nil {
+		return m, err
+	}
+	err := m.prepare(m.Allowed)
+	return m, err
+}
+
 // moduleChecks are a module's checks in the order their errors are
 // reported. Each names the field it is about; none changes the module
 // (defaults are set while decoding).

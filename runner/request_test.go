@@ -30,6 +30,7 @@ func TestResolve(t *testing.T) {
 		{"[::1]", "tls", "tls", "::1", 465},
 		{"::1", "", "submission", "::1", 0},
 		{"192.0.2.1", "tcp", "tcp", "192.0.2.1", 25},
+		{"example.com", "mx", "mx", "example.com", 0}, // the built-in mx module
 	} {
 		req, err := Resolve(cfg, tc.target, tc.module)
 		if err != nil {

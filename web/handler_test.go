@@ -644,4 +644,3 @@ func TestHistory(t *testing.T) {
 		}
 	})
 }
-
