@@ -6,7 +6,12 @@ PKG        = github.com/prometheus/common/version
 LDFLAGS    = -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Branch=$(BRANCH) \
              -X $(PKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all style vet build unit test e2e checkrules bench fuzz run
+# Release platforms as GOOS/GOARCH[/GOARM]. .goreleaser.yml builds the same
+# list (release_test.go keeps them equal); crossbuild proves each compiles.
+CROSSBUILD_TARGETS = linux/amd64 linux/arm64 linux/arm/7 darwin/amd64 darwin/arm64 \
+                     windows/amd64 windows/arm64 freebsd/amd64 freebsd/arm64
+
+.PHONY: all style vet build unit test e2e checkrules bench fuzz run crossbuild
 
 all: style vet build unit
 
@@ -46,3 +51,12 @@ fuzz:
 
 run:
 	go run .
+
+# Compile every release platform without cgo, with the release's -trimpath
+# (so a goreleaser build and this share the build cache).
+crossbuild:
+	@set -e; for t in $(CROSSBUILD_TARGETS); do \
+		set -- $$(echo $$t | tr / ' '); \
+		echo "crossbuild $$t"; \
+		CGO_ENABLED=0 GOOS=$$1 GOARCH=$$2 GOARM=$${3:-} go build -trimpath -o /dev/null .; \
+	done
