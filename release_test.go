@@ -16,6 +16,7 @@ type releaseConfig struct {
 		Targets []string `yaml:"targets"`
 	} `yaml:"builds"`
 	DockersV2 []struct {
+		Images     []string          `yaml:"images"`
 		Platforms  []string          `yaml:"platforms"`
 		BuildArgs  map[string]string `yaml:"build_args"`
 		ExtraFiles []string          `yaml:"extra_files"`
