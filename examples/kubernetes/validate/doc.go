@@ -1,8 +1,9 @@
-// Package validate checks the Kubernetes manifests of examples/kubernetes
-// (and the Prometheus Operator examples beside it) against the real API
-// types, strictly, so that a misspelt field fails CI instead of being
-// dropped by the API server. It is its own module so that the exporter's
-// go.mod does not carry k8s.io and prometheus-operator.
+// Package validate checks the packaging with the real tools' code: the
+// Kubernetes manifests of examples/kubernetes (and the Prometheus Operator
+// examples beside it) decoded strictly into the API types, so that a misspelt
+// field fails CI instead of being dropped by the API server, and the
+// Dockerfile through BuildKit's checks. It is its own module so that the
+// exporter's go.mod carries none of k8s.io, prometheus-operator or BuildKit.
 //
 //	cd examples/kubernetes/validate && go test ./...
 //	go test -run TestPrometheusRuleInSync -update .   # regenerate prometheusrule.yaml
