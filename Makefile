@@ -68,7 +68,8 @@ crossbuild:
 
 # The Kubernetes manifests decoded strictly into the k8s.io and
 # prometheus-operator types, and BuildKit's Dockerfile checks (docker build
-# --check) run offline: a module of its own, so the exporter's go.mod stays lean.
+# --check) run offline, helm lint and helm template on the chart: a module of
+# its own, so the exporter's go.mod stays lean.
 packaging-validate:
 	cd examples/kubernetes/validate && go test -count=1 ./...
 

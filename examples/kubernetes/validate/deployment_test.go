@@ -31,12 +31,9 @@ func exporterContainer(t *testing.T, d *appsv1.Deployment) corev1.Container {
 
 // The image a Deployment runs is the release this checkout is about to be.
 func TestDeploymentImageIsThisVersion(t *testing.T) {
-	version, err := os.ReadFile(filepath.Join(repoRoot, "VERSION"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	version := readRepoFile(t, filepath.Join(repoRoot, "VERSION"))
 	c := exporterContainer(t, only[appsv1.Deployment](t, kubeManifests(t)))
-	if want := "ghcr.io/smtp-exporter/smtp_exporter:v" + strings.TrimSpace(string(version)); c.Image != want {
+	if want := "ghcr.io/smtp-exporter/smtp_exporter:v" + strings.TrimSpace(version); c.Image != want {
 		t.Errorf("image %s, want %s", c.Image, want)
 	}
 }
@@ -103,4 +100,13 @@ func TestServiceProbeServiceMonitorAgree(t *testing.T) {
 	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "http" {
 		t.Errorf("ServiceMonitor endpoints %+v, want port http", sm.Spec.Endpoints)
 	}
+}
+
+func readRepoFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

@@ -68,6 +68,11 @@ func DecodeFile(path string) ([]Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Decode(filepath.Base(path), data)
+}
+
+// Decode is DecodeFile for a YAML stream in memory; name labels errors.
+func Decode(path string, data []byte) ([]Manifest, error) {
 	var out []Manifest
 	for i, doc := range splitDocuments(data) {
 		var meta struct {
@@ -84,7 +89,7 @@ func DecodeFile(path string) ([]Manifest, error) {
 		if err := unmarshalStrict(doc, obj); err != nil {
 			return nil, fmt.Errorf("%s, document %d (%s): %w", path, i+1, meta.Kind, err)
 		}
-		out = append(out, Manifest{File: filepath.Base(path), Object: obj})
+		out = append(out, Manifest{File: path, Object: obj})
 	}
 	return out, nil
 }
