@@ -21,13 +21,9 @@ type instruction struct {
 // all these checks need; docker build is the real parser.
 func readDockerfile(t *testing.T) []instruction {
 	t.Helper()
-	data, err := os.ReadFile("Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []instruction
 	stage, pending := "", ""
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(readFile(t, "Dockerfile"), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if strings.HasPrefix(trimmed, "#") || trimmed == "" && pending == "" {
 			continue
@@ -65,11 +61,7 @@ func finalStage(ins []instruction) []instruction {
 // TestDockerfileBaseImagesPinned: every image pulled from a registry names an
 // exact version (no floating tag), and the Go image is the Go of go.mod.
 func TestDockerfileBaseImagesPinned(t *testing.T) {
-	goMod, err := os.ReadFile("go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(goMod)
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readFile(t, "go.mod"))
 	stages := map[string]bool{"scratch": true}
 	pulled := 0
 	for _, in := range readDockerfile(t) {
@@ -94,7 +86,7 @@ func TestDockerfileBaseImagesPinned(t *testing.T) {
 		if !strings.HasPrefix(image, "golang:") {
 			continue
 		}
-		if !strings.HasPrefix(image, "golang:"+string(goVersion[1])+"-") {
+		if !strings.HasPrefix(image, "golang:"+goVersion[1]+"-") {
 			t.Errorf("FROM %s: go.mod says go %s", image, goVersion[1])
 		}
 		if !strings.Contains(in.args, "--platform=$BUILDPLATFORM") {
@@ -175,12 +167,8 @@ func TestDockerignoreKeepsBuildInputs(t *testing.T) {
 
 func readDockerignore(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile(".dockerignore")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var patterns []string
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(readFile(t, ".dockerignore"), "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			patterns = append(patterns, line)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,12 +24,8 @@ type releaseConfig struct {
 
 func readReleaseConfig(t *testing.T) releaseConfig {
 	t.Helper()
-	data, err := os.ReadFile(".goreleaser.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var c releaseConfig
-	if err := yaml.Unmarshal(data, &c); err != nil {
+	if err := yaml.Unmarshal([]byte(readFile(t, ".goreleaser.yml")), &c); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Builds) != 1 || len(c.DockersV2) != 1 {
@@ -42,11 +37,7 @@ func readReleaseConfig(t *testing.T) releaseConfig {
 // crossbuildTargets reads CROSSBUILD_TARGETS from the Makefile (GOOS/GOARCH[/GOARM]).
 func crossbuildTargets(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("Makefile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	joined := strings.ReplaceAll(string(data), "\\\n", " ")
+	joined := strings.ReplaceAll(readFile(t, "Makefile"), "\\\n", " ")
 	m := regexp.MustCompile(`(?m)^CROSSBUILD_TARGETS\s*[:?]?=(.*)$`).FindStringSubmatch(joined)
 	if m == nil {
 		t.Fatal("Makefile has no CROSSBUILD_TARGETS")

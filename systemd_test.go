@@ -27,11 +27,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 	dir := t.TempDir()
 	var units []string
 	for _, name := range []string{"smtp_exporter.socket", "smtp_exporter.service"} {
-		data, err := os.ReadFile(filepath.Join("examples", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		unit := strings.ReplaceAll(string(data), "/usr/local/bin/smtp_exporter", self)
+		unit := strings.ReplaceAll(readFile(t, filepath.Join("examples", name)), "/usr/local/bin/smtp_exporter", self)
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
 			t.Fatal(err)
@@ -47,20 +43,14 @@ func TestSystemdUnitsVerify(t *testing.T) {
 // TestSystemdUnitsPair checks what ties the two units together: the service
 // needs the socket and takes it with --web.systemd-socket, on the exporter's port.
 func TestSystemdUnitsPair(t *testing.T) {
-	service, err := os.ReadFile("examples/smtp_exporter.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	socket, err := os.ReadFile("examples/smtp_exporter.socket")
-	if err != nil {
-		t.Fatal(err)
-	}
+	service := readFile(t, "examples/smtp_exporter.service")
+	socket := readFile(t, "examples/smtp_exporter.socket")
 	for _, want := range []string{"\nRequires=smtp_exporter.socket\n", "smtp_exporter.socket\n", "\nExecStart=/usr/local/bin/smtp_exporter --web.systemd-socket "} {
-		if !strings.Contains(string(service), want) {
+		if !strings.Contains(service, want) {
 			t.Errorf("smtp_exporter.service lacks %q", want)
 		}
 	}
-	if !strings.Contains(string(socket), "\nListenStream=10587\n") {
+	if !strings.Contains(socket, "\nListenStream=10587\n") {
 		t.Error("smtp_exporter.socket does not listen on 10587")
 	}
 }
