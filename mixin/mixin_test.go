@@ -2,6 +2,7 @@ package mixin
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -241,4 +242,43 @@ func githubAnchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// No stat shows a healthy value without data: no `or vector(0)` anywhere,
+// and every stat says what its missing value means (noValue).
+func TestDashboardsNeverShowHealthyWithoutData(t *testing.T) {
+	files, err := Render(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Paths(files) {
+		if !strings.HasSuffix(p, ".json") {
+			continue
+		}
+		var d struct {
+			Panels []struct {
+				Type        string `json:"type"`
+				Title       string `json:"title"`
+				FieldConfig struct {
+					Defaults map[string]any `json:"defaults"`
+				} `json:"fieldConfig"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(files[p], &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, panel := range d.Panels {
+			for _, q := range panel.Targets {
+				if strings.Contains(q.Expr, "vector(") {
+					t.Errorf("%s / %s: %s: a constant shows a value when there is no data", p, panel.Title, q.Expr)
+				}
+			}
+			if panel.Type == "stat" && panel.FieldConfig.Defaults["noValue"] == nil {
+				t.Errorf("%s / %s: a stat without noValue", p, panel.Title)
+			}
+		}
+	}
 }

@@ -4,104 +4,78 @@ local lib = import 'lib.libsonnet';
 
 function(config)
   local q = lib.queries(lib.selector('$instance'));
-  local panels =
+  // The certificate alerts' expiry: the verified chain, else the leaf.
+  local expiry = '(probe_ssl_last_chain_expiry_timestamp_seconds{S} or probe_ssl_leaf_expiry_timestamp_seconds{S})';
+  local glance =
     [
       lib.row('At a glance', 0),
       lib.stat(
         'Probes',
-        'Probes (job × target × vantage) in the selection.',
+        'Probes (job × target × vantage) in the selection, whether their scrape works or not.',
         [0, 1, 4, 4],
         [
-          q.instant('count(probe_success{S})'),
+          q.instant('count(up{S})'),
         ],
       ) + {
-        options+: {
-          colorMode: 'none',
-        },
+        fieldConfig+: { defaults+: lib.noData },
+        options+: { colorMode: 'none' },
       },
+      // No `or vector(0)`: a count is 0 only while there are probes to
+      // count (`or count(…) * 0`), and "no data" in red when nothing is
+      // scraped, so a dead exporter never shows a green 0.
       lib.stat(
         'Probes failing',
-        'Probes whose probe_success is 0 now.',
+        'Probes whose probe_success is 0 now, and probes whose scrape fails (up 0: the exporter is down, unreachable or answers after the scrape timeout). "no data" when nothing is scraped.',
         [4, 1, 4, 4],
         [
-          q.instant('count(probe_success{S} == 0) or vector(0)'),
+          q.instant('count(probe_success{S} == 0 or up{S} == 0) or count(up{S}) * 0'),
         ],
       ) + {
-        fieldConfig+: {
-          defaults+: {
-            thresholds+: {
-              steps: [{ color: 'green', value: null }, { color: 'red', value: 1 }],
-            },
-          },
-        },
+        fieldConfig+: { defaults+: lib.noData + { thresholds: lib.steps(['green', 1, 'red']) } },
       },
       lib.stat(
         'Ports blocked',
-        'Dialogues whose TCP connect timed out (reason="timeout" at phase connect): a firewall silently drops the traffic. Per port, so the submission prober\'s 465 or 2525 counts even when 587 works.',
+        'Dialogues whose TCP connect timed out (reason="timeout" at phase connect): a firewall silently drops the traffic. Per port, so the submission prober\'s 465 or 2525 counts even when 587 works. "no data" when no probe result is stored.',
         [8, 1, 4, 4],
         [
-          q.instant('count(probe_smtp_failure{S, phase="connect", reason="timeout"}) or vector(0)'),
+          q.instant('count(probe_smtp_failure{S, phase="connect", reason="timeout"}) or count(probe_success{S}) * 0'),
         ],
       ) + {
-        fieldConfig+: {
-          defaults+: {
-            thresholds+: {
-              steps: [{ color: 'green', value: null }, { color: 'purple', value: 1 }],
-            },
-          },
-        },
+        fieldConfig+: { defaults+: lib.noData + { thresholds: lib.steps(['green', 1, 'purple']) } },
       },
       lib.stat(
         'Ports refused',
-        'Dialogues refused with a reset (reason="refused"): nothing listening, or a firewall REJECT.',
+        'Dialogues refused with a reset (reason="refused"): nothing listening, or a firewall REJECT. "no data" when no probe result is stored.',
         [12, 1, 4, 4],
         [
-          q.instant('count(probe_smtp_failure{S, reason="refused"}) or vector(0)'),
+          q.instant('count(probe_smtp_failure{S, reason="refused"}) or count(probe_success{S}) * 0'),
         ],
       ) + {
-        fieldConfig+: {
-          defaults+: {
-            thresholds+: {
-              steps: [{ color: 'green', value: null }, { color: 'orange', value: 1 }],
-            },
-          },
-        },
+        fieldConfig+: { defaults+: lib.noData + { thresholds: lib.steps(['green', 1, 'orange']) } },
       },
       lib.stat(
         'Submission fallbacks',
-        'Submission probes whose decision rule picked 465 or 2525 because 587 fails: mail flows, but clients configured for 587 break.',
+        'Submission probes whose decision rule picked 465 or 2525 because 587 fails: mail flows, but clients configured for 587 break. "no data" when no probe result is stored.',
         [16, 1, 4, 4],
         [
-          q.instant('count(probe_smtp_submission_port{S} > 0 and probe_smtp_submission_port{S} != 587) or vector(0)'),
+          q.instant('count(probe_smtp_submission_port{S} > 0 and probe_smtp_submission_port{S} != 587) or count(probe_success{S}) * 0'),
         ],
       ) + {
-        fieldConfig+: {
-          defaults+: {
-            thresholds+: {
-              steps: [{ color: 'green', value: null }, { color: 'yellow', value: 1 }],
-            },
-          },
-        },
+        fieldConfig+: { defaults+: lib.noData + { thresholds: lib.steps(['green', 1, 'yellow']) } },
       },
       lib.stat(
-        'Certificates < 21 days',
-        'Presented certificates expiring within 21 days (also counted when verification fails).',
+        'Certificates < %d days' % config.certificateExpiryWarningDays,
+        'Certificates expiring within %d days: the earliest expiry of the verified chain, or of the leaf certificate when the chain does not verify (as SmtpCertificateExpiringSoon). "no data" when no probe result is stored.' % config.certificateExpiryWarningDays,
         [20, 1, 4, 4],
         [
-          q.instant('count(probe_ssl_earliest_cert_expiry{S} - time() < 21 * 86400) or vector(0)'),
+          q.instant('count(%s - time() < %d * 86400) or count(probe_success{S}) * 0' % [expiry, config.certificateExpiryWarningDays]),
         ],
       ) + {
-        fieldConfig+: {
-          defaults+: {
-            thresholds+: {
-              steps: [{ color: 'green', value: null }, { color: 'orange', value: 1 }],
-            },
-          },
-        },
+        fieldConfig+: { defaults+: lib.noData + { thresholds: lib.steps(['green', 1, 'orange']) } },
       },
       lib.tablePanel(
         'Status by dialogue',
-        'One row per SMTP dialogue (job, target, port, vantage): OK, FAIL, BLOCKED (connect timed out) or REFUSED; the failure\'s phase, reason and reply code; greeting code; TLS version; days until the earliest presented certificate expires (reported also when it does not verify); whether it verifies; the dialogue\'s duration. Click a target for its own dashboard.',
+        'One row per SMTP dialogue (job, target, port, vantage): OK, FAIL, BLOCKED (connect timed out) or REFUSED; the failure\'s phase, reason and reply code; greeting code; TLS version; days until the certificate expires (the verified chain, or the leaf when it does not verify); whether it verifies; the dialogue\'s duration. Click a target for its own dashboard.',
         [0, 5, 24, 10],
         [
           q.table('label_replace(max by (job, instance, vantage, port) (label_replace((probe_smtp_reachable{S} * 0 + 1 unless ignoring (phase, reason) probe_smtp_failure{S}) or (max without (phase, reason) (probe_smtp_failure{S, phase="connect", reason="timeout"}) * -1) or (max without (phase, reason) (probe_smtp_failure{S, reason="refused"}) * -2) or probe_smtp_reachable{S} * 0, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")'),
@@ -109,7 +83,7 @@ function(config)
           q.table('label_replace(max by (job, instance, vantage, port) (label_replace(probe_smtp_failure_reply_code{S}, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")', 'C'),
           q.table('label_replace(max by (job, instance, vantage, port) (label_replace(probe_smtp_greeting_code{S}, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")', 'D'),
           q.table('label_replace(max by (job, instance, vantage, port, version) (label_replace(probe_tls_version_info{S}, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")', 'E'),
-          q.table('label_replace(min by (job, instance, vantage, port) (label_replace((probe_ssl_earliest_cert_expiry{S} - time()) / 86400, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")', 'F'),
+          q.table('label_replace(min by (job, instance, vantage, port) (label_replace((%s - time()) / 86400, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")' % expiry, 'F'),
           q.table('label_replace(max by (job, instance, vantage, port) (label_replace(probe_tls_certificate_verified{S}, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")', 'G'),
           q.table('label_replace(sum by (job, instance, vantage, port) (label_replace(probe_smtp_duration_seconds{S}, "port", "$1", "instance", "(?:.*]|[^:]*):([0-9]+)")), "vantage", "(none)", "vantage", "")', 'H'),
         ],
@@ -200,7 +174,7 @@ function(config)
                   id: 'thresholds',
                   value: {
                     mode: 'absolute',
-                    steps: [{ color: 'red', value: null }, { color: 'orange', value: 7 }, { color: 'green', value: 21 }],
+                    steps: lib.steps(['red', config.certificateExpiryCriticalDays, 'orange', config.certificateExpiryWarningDays, 'green']).steps,
                   },
                 },
                 { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
@@ -251,6 +225,9 @@ function(config)
           sortBy: [{ displayName: 'Status', desc: false }],
         },
       },
+    ];
+  local later =
+    [
       lib.row('Network paths', 15),
       lib.tablePanel(
         'Target × vantage',
@@ -723,7 +700,7 @@ function(config)
             },
             unit: 'percentunit',
             decimals: 2,
-          },
+          } + lib.noData,
         },
       },
       lib.timeseries(
@@ -750,7 +727,7 @@ function(config)
       lib.timeseries(
         'Latency by phase (slowest probe)',
         'The slowest selected probe\'s duration of each SMTP phase: resolve, connect, greeting, ehlo, starttls, tls, auth, mail, quit.',
-        [0, 59, 12, 8],
+        [0, 59, 24, 8],
         [
           q.range('max by (phase) (probe_smtp_duration_seconds{S})', 'A', '{{phase}}'),
         ],
@@ -767,22 +744,25 @@ function(config)
           },
         },
       },
-      lib.timeseries(
-        'Probe duration',
-        'Whole probe duration per job, target and vantage (probe_duration_seconds). A blocked port takes the whole timeout.',
-        [12, 59, 12, 8],
-        [
-          q.range('max by (job, instance, vantage) (probe_duration_seconds{S})', 'A', '{{instance}} {{vantage}} ({{job}})'),
-        ],
-      ) + {
-        fieldConfig+: {
-          defaults+: {
-            unit: 's',
-          },
+    ];
+  // Below the status table: the exporter itself, 16 rows high.
+  local health = (import 'health.libsonnet')(config, 15) + [
+    lib.timeseries(
+      'Probe duration',
+      'Whole probe duration per job, target and vantage (probe_duration_seconds). A blocked port takes the whole timeout.',
+      [0, 24, 24, 7],
+      [
+        q.range('max by (job, instance, vantage) (probe_duration_seconds{S})', 'A', '{{instance}} {{vantage}} ({{job}})'),
+      ],
+    ) + {
+      fieldConfig+: {
+        defaults+: {
+          unit: 's',
         },
       },
-    ]
-  ;
+    }
+  ];
+  local panels = glance + health + [p { gridPos+: { y: super.y + 16 } } for p in later];
   lib.dashboard(
     config,
     'smtp-exporter-overview',

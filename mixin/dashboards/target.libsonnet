@@ -5,12 +5,16 @@ local lib = import 'lib.libsonnet';
 
 function(config)
   local q = lib.queries(lib.selector('${instance:regex}'));
+  // The certificate alerts' expiry: the verified chain, else the leaf.
+  local expiry = '(probe_ssl_last_chain_expiry_timestamp_seconds{S} or probe_ssl_leaf_expiry_timestamp_seconds{S})';
+  // Red text for a stat whose value is missing for a bad reason.
+  local missing(text) = { noValue: text, mappings+: [{ type: 'special', options: { match: 'null', result: { text: text, color: 'red', index: 99 } } }] };
   local panels =
     [
       lib.row('Now', 0),
       lib.stat(
         'Probe',
-        'probe_success per vantage.',
+        'probe_success per vantage; "no data" in red when no probe result is stored (the exporter is down, or its scrape fails).',
         [0, 1, 4, 4],
         [
           q.instant('min by (vantage) (probe_success{S})', 'A', '{{vantage}}'),
@@ -27,7 +31,7 @@ function(config)
             thresholds+: {
               steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
             },
-          },
+          } + lib.noData,
         },
       },
       lib.stat(
@@ -75,7 +79,7 @@ function(config)
       },
       lib.stat(
         'Greeting',
-        'Greeting reply code.',
+        'Greeting reply code; "no greeting" in red when none arrived (the connection failed) or no probe result is stored.',
         [13, 1, 3, 4],
         [
           q.instant('max by (vantage, port) (probe_smtp_greeting_code{S})', 'A', '{{port}} {{vantage}}'),
@@ -88,7 +92,7 @@ function(config)
               { type: 'range', options: { from: 400, to: 499, result: { color: 'orange', index: 1 } } },
               { type: 'range', options: { from: 500, to: 599, result: { color: 'red', index: 2 } } },
             ],
-          },
+          } + missing('no greeting'),
         },
         options+: {
           colorMode: 'value',
@@ -114,16 +118,17 @@ function(config)
       },
       lib.stat(
         'Certificate days left',
-        'Days until the earliest presented certificate expires (also when it does not verify).',
+        'Days until the certificate expires: the earliest expiry of the verified chain, or of the leaf certificate when the chain does not verify (as SmtpCertificateExpiringSoon).',
         [19, 1, 3, 4],
         [
-          q.instant('min((probe_ssl_earliest_cert_expiry{S} - time()) / 86400)'),
+          q.instant('min((%s - time()) / 86400)' % expiry),
         ],
       ) + {
         fieldConfig+: {
           defaults+: {
+            noValue: 'no certificate',
             thresholds+: {
-              steps: [{ color: 'red', value: null }, { color: 'orange', value: 7 }, { color: 'green', value: 21 }],
+              steps: lib.steps(['red', config.certificateExpiryCriticalDays, 'orange', config.certificateExpiryWarningDays, 'green']).steps,
             },
             decimals: 1,
           },
@@ -131,7 +136,7 @@ function(config)
       },
       lib.stat(
         'Verified',
-        'Whether the certificate chain and host name verify.',
+        'Whether the certificate chain and host name verify (on port 25 a certificate that does not verify does not fail the probe: SmtpCertificateNotVerified).',
         [22, 1, 2, 4],
         [
           q.instant('min(probe_tls_certificate_verified{S})'),
@@ -148,6 +153,7 @@ function(config)
             thresholds+: {
               steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
             },
+            noValue: 'no TLS',
           },
         },
       },
@@ -211,11 +217,11 @@ function(config)
       },
       lib.timeseries(
         'Certificate expiry countdown',
-        'Days until the earliest presented certificate expires (probe_ssl_earliest_cert_expiry, also when verification fails), and until the verified chain expires. Warning at 21 days, critical at 7.',
+        'Days until the certificate expires as the alerts see it (the verified chain, or the leaf when the chain does not verify), and until the earliest of every certificate the server presents (probe_ssl_earliest_cert_expiry: also an extra intermediate that is not in the chain, which alerts ignore). Warning at %d days, critical at %d.' % [config.certificateExpiryWarningDays, config.certificateExpiryCriticalDays],
         [12, 14, 12, 9],
         [
-          q.range('min by (vantage, port) (probe_ssl_earliest_cert_expiry{S} - time()) / 86400', 'A', 'presented {{port}} {{vantage}}'),
-          q.range('min by (vantage, port) (probe_ssl_last_chain_expiry_timestamp_seconds{S} - time()) / 86400', 'B', 'verified chain {{port}} {{vantage}}'),
+          q.range('min by (vantage, port) (%s - time()) / 86400' % expiry, 'A', 'certificate {{port}} {{vantage}}'),
+          q.range('min by (vantage, port) (probe_ssl_earliest_cert_expiry{S} - time()) / 86400', 'B', 'any presented {{port}} {{vantage}}'),
         ],
       ) + {
         fieldConfig+: {
@@ -226,7 +232,7 @@ function(config)
               },
             },
             thresholds+: {
-              steps: [{ color: 'red', value: null }, { color: 'orange', value: 7 }, { color: 'green', value: 21 }],
+              steps: lib.steps(['red', config.certificateExpiryCriticalDays, 'orange', config.certificateExpiryWarningDays, 'green']).steps,
             },
             decimals: 1,
           },
