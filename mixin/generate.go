@@ -50,6 +50,10 @@ func Render(mixinDir string) (map[string][]byte, error) {
 	if err := evaluate(mixinDir, "render.jsonnet", &r); err != nil {
 		return nil, err
 	}
+	return r.files()
+}
+
+func (r rendered) files() (map[string][]byte, error) {
 	files := map[string][]byte{
 		"dashboards/smtp_exporter.rules.yml":        []byte(rulesHeader + "\n" + marshalYAML(r.Rules)),
 		"dashboards/smtp_exporter.reasons_test.yml": []byte(reasonsHeader + "\n" + marshalYAML(r.ReasonsTest)),

@@ -13,15 +13,33 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// The committed files under dashboards/ are what the jsonnet renders.
-func TestGeneratedFilesAreUpToDate(t *testing.T) {
-	files, err := Render(".")
+// render evaluates the mixin once for all tests (go-jsonnet takes seconds).
+var render = sync.OnceValues(func() (rendered, error) {
+	var r rendered
+	err := evaluate(".", "render.jsonnet", &r)
+	return r, err
+})
+
+func renderedFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	r, err := render()
 	if err != nil {
 		t.Fatal(err)
 	}
+	files, err := r.files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// The committed files under dashboards/ are what the jsonnet renders.
+func TestGeneratedFilesAreUpToDate(t *testing.T) {
+	files := renderedFiles(t)
 	for _, p := range Paths(files) {
 		got, err := os.ReadFile(filepath.Join("..", p))
 		if err != nil {
@@ -165,14 +183,20 @@ type rule struct {
 
 func rules(t *testing.T) []rule {
 	t.Helper()
-	var r struct {
-		Rules ruleFile `json:"rules"`
+	r, err := render()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := evaluate(".", "render.jsonnet", &r); err != nil {
+	raw, err := json.Marshal(r.Rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf ruleFile
+	if err := json.Unmarshal(raw, &rf); err != nil {
 		t.Fatal(err)
 	}
 	var out []rule
-	for _, g := range r.Rules.Groups {
+	for _, g := range rf.Groups {
 		out = append(out, g.Rules...)
 	}
 	return out
@@ -247,10 +271,7 @@ func githubAnchor(heading string) string {
 // No stat shows a healthy value without data: no `or vector(0)` anywhere,
 // and every stat says what its missing value means (noValue).
 func TestDashboardsNeverShowHealthyWithoutData(t *testing.T) {
-	files, err := Render(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := renderedFiles(t)
 	for _, p := range Paths(files) {
 		if !strings.HasSuffix(p, ".json") {
 			continue
