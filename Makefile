@@ -6,7 +6,7 @@ PKG        = github.com/prometheus/common/version
 LDFLAGS    = -X $(PKG).Version=$(VERSION) -X $(PKG).Revision=$(REVISION) -X $(PKG).Branch=$(BRANCH) \
              -X $(PKG).BuildUser=$(shell whoami)@$(shell hostname) -X $(PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: all style vet build unit test e2e checkrules bench fuzz run
+.PHONY: all style vet build unit test e2e checkrules mixin bench fuzz run
 
 all: style vet build unit
 
@@ -34,6 +34,12 @@ checkrules:
 	promtool check rules dashboards/*.rules.yml
 	promtool test rules dashboards/*_test.yml
 	promtool check config examples/prometheus-vantages.yml
+
+# Render the monitoring mixin (mixin/*.libsonnet, go-jsonnet) into dashboards/:
+# the rule file, the Grafana dashboards, the reason-coverage promtool tests.
+# mixin/mixin_test.go (make unit) fails when they are out of date.
+mixin:
+	go run ./mixin/cmd/generate
 
 bench:
 	bash bench/run.sh
