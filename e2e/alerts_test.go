@@ -260,7 +260,7 @@ func TestAlerting(t *testing.T) {
 			if okP {
 				pend = fmt.Sprintf("pending after %v", time.Duration((pending.T-visible)*float64(time.Second)).Round(time.Millisecond))
 			}
-			msg := fmt.Sprintf("%s: first scrape at %s took %.2fs; %s; FIRING %v after the failed probe's result reached Prometheus (%v after the scrape started); bound for %v + 2 × %v = %v",
+			msg := fmt.Sprintf("%s: first scrape at %s took %.2fs; %s; FIRING %v after the failed probe's result reached Prometheus (%v after the scrape started); bound for %v + 3 × %v = %v",
 				w, time.Unix(0, int64(up.T*1e9)).UTC().Format("15:04:05.000"), dur, pend, took,
 				time.Duration((firing.T-up.T)*float64(time.Second)).Round(time.Millisecond), s.ruleFor, s.evalInterval, bound)
 			t.Log(msg)
