@@ -14,7 +14,7 @@ CROSSBUILD_TARGETS = linux/amd64 linux/arm64 linux/arm/7 darwin/amd64 darwin/arm
 GORELEASER ?= $(shell go env GOPATH)/bin/goreleaser
 GORELEASER_VERSION = v2.17.0
 
-.PHONY: all style vet build unit test e2e checkrules bench fuzz run crossbuild \
+.PHONY: all style vet build unit test e2e checkrules mixin bench fuzz run crossbuild \
         packaging-validate kubernetes-rules release-check release-notes docker
 
 all: style vet build unit
@@ -44,6 +44,12 @@ checkrules:
 	promtool test rules dashboards/*_test.yml
 	promtool check config examples/prometheus-vantages.yml
 	promtool check config examples/prometheus-sharded.yml
+
+# Render the monitoring mixin (mixin/*.libsonnet, go-jsonnet) into dashboards/:
+# the rule file, the Grafana dashboards, the reason-coverage promtool tests.
+# mixin/mixin_test.go (make unit) fails when they are out of date.
+mixin:
+	go run ./mixin/cmd/generate
 
 bench:
 	bash bench/run.sh

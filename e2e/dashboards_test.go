@@ -121,6 +121,29 @@ func noDataFor(s alertSetup) map[string]string {
 	return noData
 }
 
+// optionalMetrics are metrics other changes of issue 12 add to the
+// exporter: a dashboard expression that uses one may be empty while
+// Prometheus has no series of it (this branch's exporter does not export it
+// yet), and must have data once it does.
+var optionalMetrics = map[string]string{
+	"smtp_exporter_connections_open":          "added to the exporter by another change of issue 12",
+	"probe_ssl_leaf_expiry_timestamp_seconds": "added to the exporter by another change of issue 12",
+}
+
+// missingOptional: the optional metric the query uses that has no series at
+// all in Prometheus, or "".
+func missingOptional(t testing.TB, query string) string {
+	for m := range optionalMetrics {
+		if !strings.Contains(query, m) {
+			continue
+		}
+		if n, _, err := tryQuery(t, "count("+m+")"); err == nil && n == 0 {
+			return m
+		}
+	}
+	return ""
+}
+
 // TestDashboardQueries runs every PromQL expression of both dashboards
 // (dashboards/queries.sh, variables substituted) against the suite's
 // Prometheus: each must parse and return data. The overview runs with every
@@ -195,6 +218,12 @@ func TestDashboardQueries(t *testing.T) {
 			}
 			total++
 			why, listed := noData[k]
+			if sum == 0 && !listed {
+				if m := missingOptional(t, q.query); m != "" {
+					why, listed = optionalMetrics[m]+": no "+m+" series in this Prometheus", true
+					noData[k] = why
+				}
+			}
 			switch {
 			case sum > 0 && listed:
 				t.Errorf("%s returns data but is listed as no-data (%s): remove it from noData", k, why)

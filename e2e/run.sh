@@ -46,7 +46,7 @@
 #   with a suite config (vantage A, on 127.0.0.1) and the same binary in
 #   vantage B's namespace; Prometheus composed from examples/prometheus-
 #   vantages.yml and examples/prometheus.yml (addresses substituted) loading
-#   dashboards/smtp_exporter.rules.yml with for: shortened; Alertmanager with
+#   dashboards/smtp_exporter.rules.yml with for:, ranges and offsets shortened; Alertmanager with
 #   examples/alertmanager.yml, its webhooks pointed at a receiver the Go tests
 #   run; headless Chromium with a DevTools port, all on 127.0.0.1 at free
 #   ports.
@@ -841,9 +841,11 @@ if [[ "${E2E_NO_EXPORTER:-0}" != 1 ]]; then
 fi
 
 # ------------------------------------------------------------ alert rules ---
-# The shipped rule file with every `for:` shortened to $RULE_FOR (and range
-# selectors, if any, to 20s), so that alerts fire within seconds; the
-# expressions, labels and annotations are used verbatim.
+# The shipped rule file (generated from mixin/) with every `for:`, every range
+# selector and every `offset` shortened to $RULE_FOR, so that alerts fire
+# within seconds: the outage alerts have no `for:` and measure the failure's
+# duration with [5m] and `offset 5m` on dialogue:probe_smtp_failing:bool. The
+# expressions, labels and annotations are otherwise used verbatim.
 RULES_SRC="$REPO_ROOT/dashboards/smtp_exporter.rules.yml"
 RULES="$T/smtp_exporter.rules.yml"
 RULE_FOR=5s
@@ -852,15 +854,16 @@ SCRAPE_INTERVAL=2s
 [[ -f "$RULES_SRC" ]] || die "$RULES_SRC is missing"
 promtool check rules "$RULES_SRC" >"$T/promtool-rules.log" 2>&1 || { cat "$T/promtool-rules.log" >&2; die "promtool rejected $RULES_SRC"; }
 sed -E -e "s/^([[:space:]]*for:[[:space:]]*)[0-9][0-9a-z]*[[:space:]]*$/\1$RULE_FOR/" \
-	-e 's/\[[0-9]+[smhdwy]\]/[20s]/g' "$RULES_SRC" >"$RULES"
+	-e "s/\[[0-9]+[smhdwy]\]/[$RULE_FOR]/g" -e "s/offset [0-9]+[smhdwy]/offset $RULE_FOR/g" "$RULES_SRC" >"$RULES"
 nfor=$(grep -cE '^[[:space:]]*for:' "$RULES" || true)
 grep -E '^[[:space:]]*for:' "$RULES" | grep -vqE "for: $RULE_FOR\$" && die "a for: in $RULES_SRC was not shortened"
-# Nothing but the for: lines and range selectors may differ.
-diff <(grep -vE '^[[:space:]]*for:' "$RULES_SRC" | sed -E 's/\[[0-9]+[smhdwy]\]/[R]/g') \
-	<(grep -vE '^[[:space:]]*for:' "$RULES" | sed -E 's/\[20s\]/[R]/g') >/dev/null ||
-	die "the suite copy of the rules differs from $RULES_SRC beyond for: and ranges"
+grep -qE "offset $RULE_FOR" "$RULES" || die "no offset shortened in $RULES (the outage alerts' window)"
+# Nothing but the for: lines, range selectors and offsets may differ.
+diff <(grep -vE '^[[:space:]]*for:' "$RULES_SRC" | sed -E -e 's/\[[0-9]+[smhdwy]\]/[R]/g' -e 's/offset [0-9]+[smhdwy]/offset R/g') \
+	<(grep -vE '^[[:space:]]*for:' "$RULES" | sed -E -e "s/\[$RULE_FOR\]/[R]/g" -e "s/offset $RULE_FOR/offset R/g") >/dev/null ||
+	die "the suite copy of the rules differs from $RULES_SRC beyond for:, ranges and offsets"
 promtool check rules "$RULES" >>"$T/promtool-rules.log" 2>&1 || { cat "$T/promtool-rules.log" >&2; die "promtool rejected $RULES"; }
-log "rules: $RULES_SRC with $nfor for: shortened to $RULE_FOR, evaluated every $EVAL_INTERVAL"
+log "rules: $RULES_SRC with $nfor for:, every range and offset shortened to $RULE_FOR, evaluated every $EVAL_INTERVAL"
 
 # ----------------------------------------------------------- Alertmanager ---
 # Generated from examples/alertmanager.yml: its webhook receivers point at the
