@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -15,10 +16,22 @@ import (
 // This runs in init so that --version, the start-up log and
 // smtp_exporter_build_info all see it, whatever entry point runs first.
 func init() {
+	var st buildStamp
 	if info, ok := debug.ReadBuildInfo(); ok {
-		fillVersion(stampFromBuildInfo(info))
+		st = stampFromBuildInfo(info)
 	}
+	// Without VCS data (a tarball, -buildvcs=false, a git worktree) the
+	// VERSION file the binary was built from still names the release.
+	if st.Version == "" {
+		st.Version = strings.TrimSpace(versionFile)
+	}
+	fillVersion(st)
 }
+
+// versionFile is the VERSION file of the tree the binary was built from.
+//
+//go:embed VERSION
+var versionFile string
 
 // buildStamp holds the fields of prometheus/common/version that a build sets.
 type buildStamp struct {

@@ -150,3 +150,15 @@ func commitWorkingTree(t *testing.T) (dir, head string) {
 	git(dir, "commit", "-q", "-m", "TestPlainGoBuildVersion")
 	return dir, git(dir, "rev-parse", "HEAD")
 }
+
+// TestVersionWithoutVCSData: this test binary has no linker stamp and, on
+// machines built with -buildvcs=false or in a git worktree, no VCS data
+// either; the embedded VERSION file still names the release.
+func TestVersionWithoutVCSData(t *testing.T) {
+	if version.Version == "" {
+		t.Fatal("no version at all")
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && stampFromBuildInfo(info).Version == "" && version.Version != strings.TrimSpace(versionFile) {
+		t.Errorf("version %q, want the VERSION file's %q", version.Version, strings.TrimSpace(versionFile))
+	}
+}
