@@ -33,8 +33,9 @@ unit:
 	go test -race -count=1 ./...
 
 # Everything: style, vet, unit tests, then the end-to-end suite against a real
-# Postfix, a firewalled network namespace and a real Prometheus (needs root; installs packages).
-test: style vet unit e2e checkrules
+# Postfix, a firewalled network namespace and a real Prometheus (needs root; installs packages),
+# the rules with promtool, every release platform, the packaging (Kubernetes, Helm, Dockerfile).
+test: style vet unit e2e checkrules crossbuild packaging-validate
 
 e2e:
 	bash e2e/run.sh
