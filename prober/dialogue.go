@@ -167,7 +167,7 @@ func (d *dialogue) ehlo(context.Context) *Failure {
 		return fail(PhaseEHLO, err)
 	}
 	d.caps = parseEHLO(rep)
-	auth := d.caps.has("AUTH")
+	auth := d.caps.offersAuth()
 	// The EHLO that counts is the one after TLS, where TLS is used: a
 	// plaintext EHLO's AUTH and SIZE say nothing of what clients get.
 	if d.c.tls || d.transport == config.Plain {

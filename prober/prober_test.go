@@ -367,6 +367,27 @@ func TestAuthBeforeTLSReportedWithoutFailing(t *testing.T) {
 	}
 }
 
+// TestBareAuthKeywordIsNoMechanism: Dovecot's submission service says
+// "250-AUTH" with no mechanism before TLS (disable_plaintext_auth). Nothing
+// can log in there, so it is neither AUTH before TLS nor AUTH advertised.
+func TestBareAuthKeywordIsNoMechanism(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.good,
+		Extensions: []string{"AUTH", "STARTTLS"}, ExtensionsAfterTLS: []string{"AUTH PLAIN LOGIN"}})
+	m := module("starttls", p.caFile, 5*time.Second)
+	m.SMTP.FailIfAuthBeforeTLS = true
+	res := probe(t, Probe, srv.Port, m)
+	wantSuccess(t, res)
+	if *res.AuthBeforeTLS || !*res.AuthAdvertised {
+		t.Errorf("auth before tls %v, auth after tls %v: want false, true", *res.AuthBeforeTLS, *res.AuthAdvertised)
+	}
+	res = probe(t, Probe, srv.Port, module("tcp", "", 5*time.Second))
+	wantSuccess(t, res)
+	if *res.AuthAdvertised {
+		t.Error("tcp prober: a bare AUTH keyword reported as AUTH advertised")
+	}
+}
+
 func TestRefusedPort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
