@@ -735,3 +735,22 @@ func TestQuitAfterFailureWaitsFor221(t *testing.T) {
 		t.Errorf("a silent server after QUIT held the probe %s", took)
 	}
 }
+
+// TestQuitAfterUntrustedCertificateOnImplicitTLS: on 465 the certificate is
+// judged before the greeting; once TLS is up the probe still reads the
+// greeting and says QUIT, as it does after STARTTLS, so the server logs a
+// clean end (Exim: "lost", Dovecot: "Connection closed" otherwise). The
+// greeting it read there is no measurement: no greeting code is reported.
+func TestQuitAfterUntrustedCertificateOnImplicitTLS(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.selfSign, ImplicitTLS: true})
+	res := probe(t, Probe, srv.Port, module("tls", p.caFile, 5*time.Second))
+	wantFailure(t, res, PhaseTLS, ReasonCertUntrusted, 0)
+	if !slices.Contains(srv.Commands(), "QUIT") {
+		t.Errorf("commands %v: no QUIT after the failed certificate", srv.Commands())
+	}
+	noViolations(t, srv)
+	if res.GreetingCode != 0 {
+		t.Errorf("greeting code %d reported for a dialogue that failed before its greeting step", res.GreetingCode)
+	}
+}
