@@ -12,8 +12,8 @@
 #     25   STARTTLS, no AUTH
 #     587  STARTTLS, AUTH PLAIN/LOGIN only after TLS, against one test user
 #     465  implicit TLS (tls_on_connect_ports), AUTH PLAIN/LOGIN
-#     A three-line greeting after a 1 s delay with PIPECONNECT off, so that
-#     Exim's synchronization check catches a client that talks first.
+#     A three-line greeting, on 25 and 587 after a 1 s delay with PIPECONNECT
+#     off, so that Exim's synchronization check catches a client that talks first.
 #     Relaying (RCPT to a foreign domain) needs AUTH: "550 relay not permitted".
 #   Dovecot 2.3 submission (dovecot-submissiond) on 127.0.0.21:
 #     587  STARTTLS, 465 implicit TLS; AUTH PLAIN/LOGIN after TLS against a
@@ -213,7 +213,10 @@ mtas_write_exim() {
 		acl_smtp_predata = acl_refuse
 
 		begin acl
+		# The greeting delay on the plaintext ports, where a client could talk
+		# first; 465 greets as soon as TLS is up.
 		acl_connect:
+		  accept condition = \${if ={\$received_port}{$EXIM_P465}}
 		  accept delay = 1s
 		acl_rcpt:
 		  accept authenticated = *
@@ -342,14 +345,18 @@ mtas_env() {
 
 # --------------------------------------------------------- exporter config ---
 
-# One module: NAME PROBER TIMEOUT [lines under smtp:...]; TLS against the CA
-# of mtas_setup for every prober but tcp.
+# One module: NAME PROBER TIMEOUT [lines under smtp:...]; TLS for every
+# prober but tcp, against MTA_MODULE_CA (default: the CA of mtas_setup; empty:
+# the system roots, which do not know it).
 mtas_module() {
-	local name=$1 prober=$2 timeout=$3 l
+	local name=$1 prober=$2 timeout=$3 ca=${MTA_MODULE_CA-$MTA_CA} l
 	shift 3
 	printf '  %s:\n    prober: %s\n    timeout: %s\n    smtp:\n      ehlo: probe.e2e.test\n' "$name" "$prober" "$timeout"
 	for l in "$@"; do printf '      %s\n' "$l"; done
-	[[ "$prober" == tcp ]] || printf '    tls_config:\n      ca_file: %s\n      server_name: mail.e2e.test\n' "$MTA_CA"
+	[[ "$prober" != tcp ]] || return 0
+	printf '    tls_config:\n'
+	[[ -z "$ca" ]] || printf '      ca_file: %s\n' "$ca"
+	printf '      server_name: mail.e2e.test\n'
 }
 
 # The modules the Exim and Dovecot tests use (YAML under `modules:`).
@@ -360,6 +367,8 @@ mtas_exporter_modules() { # USER PASSWORD_FILE WRONG_PASSWORD_FILE
 	mtas_module mta_starttls starttls 5s
 	mtas_module mta_tls tls 5s
 	mtas_module mta_starttls_no_auth_before_tls starttls 5s "fail_if_auth_before_tls: true"
+	MTA_MODULE_CA="" mtas_module mta_starttls_untrusted starttls 5s
+	MTA_MODULE_CA="" mtas_module mta_tls_untrusted tls 5s
 	mtas_module mta_submission submission 5s
 	mtas_module mta_submission_auth submission 5s "${auth[@]}"
 	mtas_module mta_starttls_auth starttls 5s "${auth[@]}"

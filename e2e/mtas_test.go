@@ -82,6 +82,37 @@ func authCases(t *testing.T, name, sub, smtps string) {
 	}
 }
 
+// failuresEndWithQuit: a certificate the module does not trust fails the
+// probe after the handshake; the prober then says QUIT over TLS (the log
+// check finds each session ended by QUIT).
+func failuresEndWithQuit(t *testing.T, sub, smtps string) {
+	t.Helper()
+	for _, c := range []struct{ target, module string }{{sub, "mta_starttls_untrusted"}, {smtps, "mta_tls_untrusted"}} {
+		t.Run("untrusted certificate "+c.module, func(t *testing.T) {
+			t.Parallel()
+			r := probe(t, c.target, c.module)
+			wantFailure(t, r, "tls", "cert_untrusted")
+			certChecks(t, r, false)
+		})
+	}
+}
+
+var quitAnsweredRE = regexp.MustCompile(`C: QUIT\n.*S: 221 `)
+
+// wantWrongPassword: AUTH with the wrong password fails with 535, and the
+// prober then says QUIT and reads the 221 (it waits up to 1 s, inside the
+// deadline). One probe, with debug=true for the transcript: a second failure
+// would deepen Dovecot's auth penalty.
+func wantWrongPassword(t *testing.T, target string) {
+	t.Helper()
+	body := transcript(t, target, "mta_starttls_auth_wrong")
+	wantLines(t, body, "probe_success 0", `probe_smtp_failure{phase="auth",reason="auth_failed"} 1`,
+		"probe_smtp_failure_reply_code 535", "probe_smtp_auth_success 0")
+	if !quitAnsweredRE.MatchString(body) {
+		t.Errorf("no QUIT answered by 221 after the failure:\n%s", body)
+	}
+}
+
 // wantSubmission: the submission prober picks 587 on a host whose 587 and
 // 465 work and where nothing listens on 2525.
 func wantSubmission(t *testing.T, host, module string) probeResult {
@@ -116,7 +147,7 @@ var greetingTLSPhases = []string{"resolve", "connect", "greeting", "ehlo", "star
 func TestExim(t *testing.T) {
 	env := mtaEnv(t, "E2E_EXIM_HOST", "E2E_EXIM_SMTP", "E2E_EXIM_SUBMISSION", "E2E_EXIM_SMTPS")
 	host, smtp, sub, smtps := env[0], env[1], env[2], env[3]
-	// Every Exim session waits 1 s for its greeting: the cases run in parallel.
+	// Exim greets 25 and 587 after 1 s: the cases run in parallel.
 	t.Run("tcp 25: a three-line greeting", func(t *testing.T) {
 		t.Parallel()
 		r := probe(t, smtp, "mta_tcp")
@@ -160,10 +191,12 @@ func TestExim(t *testing.T) {
 	authCases(t, "AUTH", sub, smtps)
 	t.Run("AUTH with a wrong password", func(t *testing.T) {
 		t.Parallel()
-		r := probe(t, sub, "mta_starttls_auth_wrong")
-		wantFailure(t, r, "auth", "auth_failed")
-		wantValue(t, r, 0, "probe_smtp_auth_success")
-		wantValue(t, r, 535, "probe_smtp_failure_reply_code")
+		wantWrongPassword(t, sub)
+	})
+	failuresEndWithQuit(t, sub, smtps)
+	t.Run("no AUTH on 25", func(t *testing.T) {
+		t.Parallel()
+		wantFailure(t, probe(t, smtp, "mta_starttls_auth"), "auth", "auth_unsupported")
 	})
 	t.Run("RFC 6409: 550 relay not permitted", func(t *testing.T) {
 		t.Parallel()
@@ -275,15 +308,13 @@ func TestDovecot(t *testing.T) {
 			r := wantSubmission(t, host, "mta_submission_auth")
 			wantValue(t, r, 1, "probe_smtp_auth_success", "port", "587")
 		})
+		failuresEndWithQuit(t, sub, smtps)
 	})
 	t.Run("wrong password, then the auth penalty", func(t *testing.T) {
-		r := probe(t, sub, "mta_starttls_auth_wrong")
-		wantFailure(t, r, "auth", "auth_failed")
-		wantValue(t, r, 0, "probe_smtp_auth_success")
-		wantValue(t, r, 535, "probe_smtp_failure_reply_code")
+		wantWrongPassword(t, sub)
 		// The next AUTH from this address waits out the penalty (4 s after
 		// one failure), the right password included; a success resets it.
-		r = wantAuth(t, sub, "mta_starttls_auth_patient")
+		r := wantAuth(t, sub, "mta_starttls_auth_patient")
 		if a := value(t, r, "probe_smtp_duration_seconds", "phase", "auth"); a < 3 {
 			t.Errorf("AUTH right after a failed one took %.3fs: Dovecot's auth penalty (4 s) did not show", a)
 		}
