@@ -76,12 +76,6 @@ mtas_install_packages() { # packages...
 
 mtas_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-mtas_install_dovecot() {
-	[[ -x /usr/sbin/dovecot && -x /usr/lib/dovecot/submission && -x /usr/lib/dovecot/submission-login ]] && return 0
-	log "installing dovecot-core dovecot-submissiond"
-	mtas_install_packages dovecot-core dovecot-submissiond
-}
-
 # The libraries exim4-daemon-heavy depends on (its Depends less exim4-base
 # and debconf, which would bring the MTA itself): first alternatives, no versions.
 mtas_exim_libraries() { # Depends field
@@ -89,41 +83,42 @@ mtas_exim_libraries() { # Depends field
 		grep -vxE 'exim4-base|debconf|' || true
 }
 
-# Downloads and unpacks Exim once into $MTA_CACHE/exim4, then installs the
-# libraries it needs that are missing.
+# Downloads and unpacks Exim once into $MTA_CACHE/exim4, with its Depends
+# field in $MTA_CACHE/exim4/DEPENDS.
 mtas_unpack_exim() {
-	local dl="$MTA_CACHE/exim4.download" deb lib missing=()
-	if [[ ! -x "$MTA_EXIM_BIN" ]]; then
-		log "downloading exim4-daemon-heavy into $MTA_CACHE (unpacked, not installed: it conflicts with Postfix)"
-		rm -rf "$dl" "$MTA_CACHE/exim4"
-		mkdir -p "$dl"
-		(cd "$dl" && mtas_apt -o APT::Sandbox::User=root download exim4-daemon-heavy)
-		deb=$(find "$dl" -name 'exim4-daemon-heavy_*.deb' | head -n 1)
-		[[ -n "$deb" ]] || die "apt-get download exim4-daemon-heavy left no .deb"
-		dpkg-deb -f "$deb" Depends >"$dl/depends"
-		dpkg -x "$deb" "$dl/root"
-		mv "$dl/root" "$MTA_CACHE/exim4"
-		mv "$dl/depends" "$MTA_CACHE/exim4/DEPENDS"
-		rm -rf "$dl"
-	fi
+	local dl="$MTA_CACHE/exim4.download" deb
+	[[ -x "$MTA_EXIM_BIN" && -s "$MTA_CACHE/exim4/DEPENDS" ]] && return 0
+	log "downloading exim4-daemon-heavy into $MTA_CACHE (unpacked, not installed: it conflicts with Postfix)"
+	rm -rf "$dl" "$MTA_CACHE/exim4"
+	mkdir -p "$dl"
+	(cd "$dl" && mtas_apt -o APT::Sandbox::User=root download exim4-daemon-heavy)
+	deb=$(find "$dl" -name 'exim4-daemon-heavy_*.deb' | head -n 1)
+	[[ -n "$deb" ]] || die "apt-get download exim4-daemon-heavy left no .deb"
+	dpkg -x "$deb" "$dl/root"
+	dpkg-deb -f "$deb" Depends >"$dl/root/DEPENDS"
+	mv "$dl/root" "$MTA_CACHE/exim4"
+	rm -rf "$dl"
+}
+
+# Dovecot's packages and Exim's libraries, whichever are missing, in one
+# apt-get install; then Exim's user, and a check that the binary runs.
+mtas_install() {
+	local pkgs=() lib
+	command -v dpkg-deb >/dev/null || skip_or_die "dpkg-deb not found: Exim is unpacked from its Debian package"
+	mtas_unpack_exim
+	[[ -x /usr/sbin/dovecot && -x /usr/lib/dovecot/submission-login ]] || pkgs+=(dovecot-core dovecot-submissiond)
 	while read -r lib; do
-		mtas_installed "$lib" || missing+=("$lib")
+		mtas_installed "$lib" || pkgs+=("$lib")
 	done < <(mtas_exim_libraries "$(cat "$MTA_CACHE/exim4/DEPENDS")")
-	if ((${#missing[@]})); then
-		log "installing Exim's libraries: ${missing[*]}"
-		mtas_install_packages "${missing[@]}"
+	if ((${#pkgs[@]})); then
+		log "installing: ${pkgs[*]}"
+		mtas_install_packages "${pkgs[@]}"
 	fi
 	# Exim looks its compiled-in user up before reading any config.
 	getent passwd Debian-exim >/dev/null ||
 		useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin Debian-exim
 	"$MTA_EXIM_BIN" -C /dev/null -bV >/dev/null 2>&1 ||
 		die "the unpacked exim4 does not run: $(ldd "$MTA_EXIM_BIN" 2>&1 | grep 'not found' | tr -s '\n\t' ' ')"
-}
-
-mtas_install() {
-	command -v dpkg-deb >/dev/null || skip_or_die "dpkg-deb not found: Exim is unpacked from its Debian package"
-	mtas_install_dovecot
-	mtas_unpack_exim
 }
 
 # ------------------------------------------------------------------ ports ---

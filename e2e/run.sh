@@ -212,7 +212,7 @@ stop_postfix() {
 show_logs() {
 	local f
 	for f in "$T"/exporter.log "$T"/exporter-b.log "$T"/prometheus.log "$T"/alertmanager.log "$T"/pf-*/maillog \
-		"$T"/mtas/exim/log/mainlog "$T"/mtas/dovecot/daemon.log; do
+		"$T"/mtas/exim/log/mainlog "$T"/mtas/dovecot/dovecot.log; do
 		[[ -s "$f" ]] || continue
 		printf '\n----- last lines of %s -----\n' "$f" >&2
 		tail -n 40 "$f" >&2 || true
