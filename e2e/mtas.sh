@@ -147,6 +147,7 @@ mtas_port() { # ADDR STD
 
 # Greeted with a complete 220 reply (multi-line included), then QUIT and 221.
 mtas_greets() { # ADDR PORT
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	timeout 5 bash -c '
 		exec 3<>"/dev/tcp/$1/$2" || exit 1
 		while IFS= read -r -t 3 line <&3; do
@@ -417,9 +418,25 @@ mtas_standalone_pki() { # DIR
 	openssl x509 -req -in "$o/server.csr" -CA "$o/ca.pem" -CAkey "$o/ca.key" -set_serial 0x1e2e13 \
 		-days 20 -sha256 -extfile "$o/server.ext" -out "$o/server.pem" 2>/dev/null
 	chmod 600 "$o"/*.key
-	export E2E_CA_FILE="$o/ca.pem" E2E_CERT_SERIAL=1e2e13 \
-		E2E_CERT_NOT_AFTER="$(date -u -d "$(openssl x509 -noout -enddate -in "$o/server.pem" | cut -d= -f2)" +%s)" \
-		E2E_CERT_FINGERPRINT="$(openssl x509 -noout -fingerprint -sha256 -in "$o/server.pem" | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')"
+	E2E_CERT_NOT_AFTER=$(date -u -d "$(openssl x509 -noout -enddate -in "$o/server.pem" | cut -d= -f2)" +%s)
+	E2E_CERT_FINGERPRINT=$(openssl x509 -noout -fingerprint -sha256 -in "$o/server.pem" | cut -d= -f2 | tr -d ':' | tr 'A-F' 'a-f')
+	export E2E_CA_FILE="$o/ca.pem" E2E_CERT_SERIAL=1e2e13 E2E_CERT_NOT_AFTER E2E_CERT_FINGERPRINT
+}
+
+MTA_SA_DIR=""
+MTA_SA_EXPORTER_PID=""
+
+mtas_standalone_cleanup() {
+	local rc=$?
+	set +e
+	mtas_stop
+	stop_pid "$MTA_SA_EXPORTER_PID"
+	if ((rc)) && [[ -s "$MTA_SA_DIR/exporter.log" ]]; then
+		echo "----- last lines of $MTA_SA_DIR/exporter.log -----" >&2
+		tail -n 20 "$MTA_SA_DIR/exporter.log" >&2
+	fi
+	if [[ "${E2E_KEEP_TMP:-0}" == 1 ]]; then echo "kept $MTA_SA_DIR" >&2; else rm -rf "$MTA_SA_DIR"; fi
+	exit "$rc"
 }
 
 mtas_standalone() {
@@ -427,12 +444,12 @@ mtas_standalone() {
 	export PATH="$PATH:/usr/sbin:/sbin:/usr/local/go/bin"
 	mtas_standalone_helpers
 	[[ $(id -u) -eq 0 ]] || die "must run as root (installs packages, starts mail servers)"
-	local repo t exporter_pid="" port rc=0
+	local repo t port
 	repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 	t=$(mktemp -d /tmp/smtp_exporter-mtas.XXXXXX)
+	MTA_SA_DIR=$t
 	chmod 755 "$t"
-	# shellcheck disable=SC2064 # the values now
-	trap "set +e; mtas_stop; stop_pid \"\${exporter_pid:-}\"; [[ \${E2E_KEEP_TMP:-0} == 1 ]] && echo 'kept $t' >&2 || rm -rf '$t'" EXIT
+	trap mtas_standalone_cleanup EXIT
 	mtas_install
 	mtas_standalone_pki "$t/pki"
 	printf '%s' "e2e-$(openssl rand -hex 12)" >"$t/password"
@@ -441,18 +458,17 @@ mtas_standalone() {
 	mtas_setup "$t" "$t/pki" probe@e2e.test "$t/password"
 	{ echo "modules:"; mtas_exporter_modules probe@e2e.test "$t/password" "$t/password.wrong"; } >"$t/exporter.yml"
 	(cd "$repo" && go build -o "$t/smtp_exporter" .) || die "go build failed"
-	"$t/smtp_exporter" --config.check --config.file="$t/exporter.yml" ||
+	"$t/smtp_exporter" --config.check --config.file="$t/exporter.yml" >/dev/null ||
 		die "the exporter rejected $t/exporter.yml"
 	mtas_port 127.0.0.1 0 && port=$MTA_PORT
 	"$t/smtp_exporter" --config.file="$t/exporter.yml" --web.listen-address="127.0.0.1:$port" --log.level=debug \
 		>"$t/exporter.log" 2>&1 &
-	exporter_pid=$!
+	MTA_SA_EXPORTER_PID=$!
 	wait_for "exporter /-/ready" 15 curl -fsS -m 2 "http://127.0.0.1:$port/-/ready"
 	mtas_env
-	export E2E_EXPORTER="127.0.0.1:$port" E2E_USER=probe@e2e.test E2E_PASSWORD_FILE="$t/password"
+	export E2E_EXPORTER="127.0.0.1:$port"
 	cd "$repo"
-	go test -tags e2e -count=1 -timeout 5m -run 'TestExim|TestDovecot' -v "$@" ./e2e/ || rc=$?
-	exit "$rc"
+	go test -tags e2e -count=1 -timeout 5m -run 'TestExim|TestDovecot' -v "$@" ./e2e/
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
