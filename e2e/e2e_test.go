@@ -13,7 +13,8 @@ import (
 )
 
 // TestMain runs the suite, then reads both Postfix logs for what the probes
-// did to a real server: no DATA, nothing queued, no pipelining violation.
+// did to a real server: no DATA, nothing queued, no pipelining violation;
+// and the Exim and Dovecot logs likewise (markMTALogs).
 // The Alertmanager webhook receiver runs for the whole suite.
 func TestMain(m *testing.M) {
 	logs := []string{os.Getenv("E2E_MAILLOG_LO"), os.Getenv("E2E_MAILLOG_NS")}
@@ -22,8 +23,12 @@ func TestMain(m *testing.M) {
 		offsets[i] = fileSize(l)
 	}
 	stopWebhook := startWebhook()
+	checkMTALogs := markMTALogs()
 	code := m.Run()
 	stopWebhook()
+	if !checkMTALogs() {
+		code = 1
+	}
 	for i, l := range logs {
 		if l == "" {
 			continue

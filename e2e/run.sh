@@ -42,6 +42,8 @@
 #   linked to the first by a veth pair, the first namespace routing between it
 #   and this host; a second exporter runs in it.
 #   Nothing is ever delivered: every transport is "error", DATA is refused.
+#   Exim 4 on 127.0.0.20 (25/587/465) and Dovecot submission on 127.0.0.21
+#   (587/465, relaying to that Exim), from private configs: e2e/mtas.sh.
 #   A test CA and a leaf for mail.e2e.test; the exporter built from this tree
 #   with a suite config (vantage A, on 127.0.0.1) and the same binary in
 #   vantage B's namespace; Prometheus composed from examples/prometheus-
@@ -143,6 +145,9 @@ install_missing() {
 }
 
 install_missing
+# shellcheck source=e2e/mtas.sh
+source "$REPO_ROOT/e2e/mtas.sh"
+mtas_install
 command -v go >/dev/null || skip_or_die "go toolchain not found"
 
 # ------------------------------------------------------------- teardown ---
@@ -206,7 +211,8 @@ stop_postfix() {
 
 show_logs() {
 	local f
-	for f in "$T"/exporter.log "$T"/exporter-b.log "$T"/prometheus.log "$T"/alertmanager.log "$T"/pf-*/maillog; do
+	for f in "$T"/exporter.log "$T"/exporter-b.log "$T"/prometheus.log "$T"/alertmanager.log "$T"/pf-*/maillog \
+		"$T"/mtas/exim/log/mainlog "$T"/mtas/dovecot/dovecot.log; do
 		[[ -s "$f" ]] || continue
 		printf '\n----- last lines of %s -----\n' "$f" >&2
 		tail -n 40 "$f" >&2 || true
@@ -229,6 +235,7 @@ cleanup() {
 	stop_pid "$EXPORTER_PID"
 	local p
 	for p in "${PF_INSTANCES[@]}"; do stop_postfix "$p"; done
+	mtas_stop
 	if [[ -n "$VB" ]]; then ip netns del "$VB" 2>/dev/null; fi
 	if [[ -n "$NS" ]]; then ip netns del "$NS" 2>/dev/null; fi
 	if [[ -n "$T" && -d "$T" ]]; then
@@ -611,6 +618,7 @@ wait_for "Postfix $NS_B:2525" 15 smtp_greets "$NS_B" 2525
 wait_for "Postfix $NS_D:587" 15 smtp_greets "$NS_D" 587
 wait_for "Postfix $NS_D:465 (TLS) from vantage B" 15 tls_greets "$NS_D" 465 "$VB"
 log "Postfix up: $LO ports $P25/$P587/$P465/$P2525, open relay $LO_RELAY:$PRELAY, refusing $LO_REFUSE:$PREFUSE${LO6:+, $LO6}; namespace $NS $NS_A $NS_B $NS_C $NS_D; vantage B $VB $VB_ADDR"
+mtas_setup "$T" "$PKI" "$E2E_USER" "$T/password"
 
 # ---------------------------------------------------------- exporter ---
 pick_port && EXPORTER_PORT=$PORT
@@ -814,6 +822,7 @@ CFG="$T/exporter.yml"
 			      server_name: mail.e2e.test
 		EOF
 	fi
+	mtas_exporter_modules "$E2E_USER" "$T/password" "$T/password.wrong"
 } >"$CFG"
 
 pick_port && PROM_PORT=$PORT
@@ -1026,6 +1035,7 @@ export E2E_EXPORTER="$EXPORTER" E2E_PROMETHEUS="$PROMETHEUS" E2E_EXPORTER_BIN="$
 	E2E_ALERTMANAGER="$ALERTMANAGER" E2E_WEBHOOK="$WEBHOOK" E2E_RULE_FOR="$RULE_FOR" \
 	E2E_EVAL_INTERVAL="$EVAL_INTERVAL" E2E_SCRAPE_INTERVAL="$SCRAPE_INTERVAL" \
 	E2E_CHROMIUM_DEVTOOLS="$CHROME_DEVTOOLS" E2E_REPO_ROOT="$REPO_ROOT"
+mtas_env
 
 if [[ -n "${E2E_CMD:-}" ]]; then
 	log "running E2E_CMD"

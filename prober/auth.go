@@ -26,7 +26,7 @@ func (d *dialogue) auth(context.Context) *Failure {
 		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, errors.New("refusing to send credentials without TLS"))
 	}
 	offered := d.caps["AUTH"]
-	if !d.caps.has("AUTH") {
+	if !d.caps.offersAuth() {
 		d.res.AuthSuccess = boolPtr(false)
 		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, errors.New("AUTH not advertised after TLS"))
 	}

@@ -109,21 +109,40 @@ const quitWait = time.Second
 // politeQuit says QUIT after a failure the server answered cleanly (and only
 // once it has greeted: talking first trips pregreet tests), and waits
 // briefly for the 221 so the server logs a clean end rather than a lost
-// connection. The wait never passes the probe's deadline.
+// connection. The waits never pass the probe's deadline.
 func (d *dialogue) politeQuit(ctx context.Context, f *Failure) {
-	if d.c == nil || d.res.GreetingCode == 0 || f.Phase == PhaseQuit || !f.Reason.info().answered {
+	if d.c == nil || f.Phase == PhaseQuit || !f.Reason.info().answered {
+		return
+	}
+	if d.res.GreetingCode == 0 && !d.greetedAfterHandshake(ctx) {
 		return
 	}
 	d.logger.Debug("C: QUIT")
 	if _, err := d.c.raw.Write([]byte("QUIT\r\n")); err != nil {
 		return
 	}
-	wait := time.Now().Add(quitWait)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
-		wait = dl
+	_, _ = d.replyWithin(ctx, quitWait)
+}
+
+// greetedAfterHandshake: on implicit TLS the certificate is judged before the
+// greeting step; with TLS up, the server's greeting is read (not measured)
+// so that QUIT does not come before it.
+func (d *dialogue) greetedAfterHandshake(ctx context.Context) bool {
+	if !d.c.tls {
+		return false
 	}
-	_ = d.c.raw.SetReadDeadline(wait)
-	_, _ = d.c.readReply()
+	rep, err := d.replyWithin(ctx, quitWait)
+	return err == nil && rep.code/100 == 2
+}
+
+// replyWithin reads one reply, waiting at most wait and never past the deadline.
+func (d *dialogue) replyWithin(ctx context.Context, wait time.Duration) (reply, error) {
+	until := time.Now().Add(wait)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
+		until = dl
+	}
+	_ = d.c.raw.SetReadDeadline(until)
+	return d.c.readReply()
 }
 
 // wantCode turns a reply with another code than want into a codeError.
@@ -168,7 +187,7 @@ func (d *dialogue) ehlo(context.Context) *Failure {
 		return fail(PhaseEHLO, err)
 	}
 	d.caps = parseEHLO(rep)
-	auth := d.caps.has("AUTH")
+	auth := d.caps.offersAuth()
 	// The EHLO that counts is the one after TLS, where TLS is used: a
 	// plaintext EHLO's AUTH and SIZE say nothing of what clients get.
 	if d.c.tls || d.transport == config.Plain {

@@ -367,6 +367,27 @@ func TestAuthBeforeTLSReportedWithoutFailing(t *testing.T) {
 	}
 }
 
+// TestBareAuthKeywordIsNoMechanism: Dovecot's submission service says
+// "250-AUTH" with no mechanism before TLS (disable_plaintext_auth). Nothing
+// can log in there, so it is neither AUTH before TLS nor AUTH advertised.
+func TestBareAuthKeywordIsNoMechanism(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.good,
+		Extensions: []string{"AUTH", "STARTTLS"}, ExtensionsAfterTLS: []string{"AUTH PLAIN LOGIN"}})
+	m := module("starttls", p.caFile, 5*time.Second)
+	m.SMTP.FailIfAuthBeforeTLS = true
+	res := probe(t, Probe, srv.Port, m)
+	wantSuccess(t, res)
+	if *res.AuthBeforeTLS || !*res.AuthAdvertised {
+		t.Errorf("auth before tls %v, auth after tls %v: want false, true", *res.AuthBeforeTLS, *res.AuthAdvertised)
+	}
+	res = probe(t, Probe, srv.Port, module("tcp", "", 5*time.Second))
+	wantSuccess(t, res)
+	if *res.AuthAdvertised {
+		t.Error("tcp prober: a bare AUTH keyword reported as AUTH advertised")
+	}
+}
+
 func TestRefusedPort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -712,5 +733,24 @@ func TestQuitAfterFailureWaitsFor221(t *testing.T) {
 	wantFailure(t, res, PhaseGreeting, ReasonUnexpectedCode, 554)
 	if took := time.Since(start); took > quitWait+time.Second {
 		t.Errorf("a silent server after QUIT held the probe %s", took)
+	}
+}
+
+// TestQuitAfterUntrustedCertificateOnImplicitTLS: on 465 the certificate is
+// judged before the greeting; once TLS is up the probe still reads the
+// greeting and says QUIT, as it does after STARTTLS, so the server logs a
+// clean end (Exim: "lost", Dovecot: "Connection closed" otherwise). The
+// greeting it read there is no measurement: no greeting code is reported.
+func TestQuitAfterUntrustedCertificateOnImplicitTLS(t *testing.T) {
+	p := newPKI(t)
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &p.selfSign, ImplicitTLS: true})
+	res := probe(t, Probe, srv.Port, module("tls", p.caFile, 5*time.Second))
+	wantFailure(t, res, PhaseTLS, ReasonCertUntrusted, 0)
+	if !slices.Contains(srv.Commands(), "QUIT") {
+		t.Errorf("commands %v: no QUIT after the failed certificate", srv.Commands())
+	}
+	noViolations(t, srv)
+	if res.GreetingCode != 0 {
+		t.Errorf("greeting code %d reported for a dialogue that failed before its greeting step", res.GreetingCode)
 	}
 }

@@ -200,6 +200,10 @@ func (c capabilities) has(kw string) bool {
 	return ok
 }
 
+// offersAuth: AUTH names at least one mechanism. A bare "AUTH" (Dovecot
+// before TLS, with disable_plaintext_auth) offers nothing to log in with.
+func (c capabilities) offersAuth() bool { return len(c["AUTH"]) > 0 }
+
 // size is the SIZE extension's limit (0 = no fixed limit); ok is false when SIZE is not advertised.
 func (c capabilities) size() (int64, bool) {
 	p, ok := c["SIZE"]
