@@ -18,6 +18,10 @@ type sample struct {
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	AllocKBPerProbe float64 `json:"alloc_kb_per_probe"`
 	MallocsPerProbe float64 `json:"mallocs_per_probe"`
+	// The resident set when the probes ended: anonymous (heap, stacks) and
+	// file-backed (the binary's pages read).
+	RSSAnonMB float64 `json:"rss_anon_mb"`
+	RSSFileMB float64 `json:"rss_file_mb"`
 }
 
 // prometheusAccept is what Prometheus 3 sends with its default scrape
@@ -109,6 +113,8 @@ func measure(srv server, l load, extraArgs ...string) (sample, error) {
 		PeakRSSMB:       statusMB(p.pid(), "VmHWM"),
 		AllocKBPerProbe: (bytes1 - bytes0) / 1024 / float64(l.n),
 		MallocsPerProbe: (mallocs1 - mallocs0) / float64(l.n),
+		RSSAnonMB:       statusMB(p.pid(), "RssAnon"),
+		RSSFileMB:       statusMB(p.pid(), "RssFile"),
 	}, nil
 }
 

@@ -15,10 +15,13 @@ type memoryResult struct {
 	History []historyRSS `json:"history"`
 }
 
-// restRSS is a side's resident set after start-up, before any probe.
+// restRSS is a side's resident set after start-up, before any probe: its
+// anonymous part (heap, stacks) and its file part (the binary's pages read).
 type restRSS struct {
-	Side  string  `json:"side"`
-	RSSMB float64 `json:"rss_mb"`
+	Side   string  `json:"side"`
+	RSSMB  float64 `json:"rss_mb"`
+	AnonMB float64 `json:"rss_anon_mb"`
+	FileMB float64 `json:"rss_file_mb"`
 }
 
 // historyRSS is the exporter's memory once its history is full: Passed
@@ -53,7 +56,8 @@ func (e *env) memory(out *output) error {
 			return err
 		}
 		time.Sleep(settle)
-		res.AtRest = append(res.AtRest, restRSS{Side: s.name, RSSMB: statusMB(p.pid(), "VmRSS")})
+		res.AtRest = append(res.AtRest, restRSS{Side: s.name, RSSMB: statusMB(p.pid(), "VmRSS"),
+			AnonMB: statusMB(p.pid(), "RssAnon"), FileMB: statusMB(p.pid(), "RssFile")})
 		p.stop()
 	}
 	for _, limit := range e.opt.historyLimits {
@@ -106,9 +110,9 @@ func (m *memoryResult) print(w io.Writer) {
 	if m == nil {
 		return
 	}
-	fmt.Fprintln(w, "\nMemory: RSS at rest (started, no probe yet), MB")
+	fmt.Fprintln(w, "\nMemory at rest (started, no probe yet), MB: RSS = anonymous (heap, stacks) + file (the binary's pages)")
 	for _, r := range m.AtRest {
-		fmt.Fprintf(w, "  %-24s %6.1f\n", sideLabels[r.Side], r.RSSMB)
+		fmt.Fprintf(w, "  %-24s %6.1f = %5.1f + %5.1f\n", sideLabels[r.Side], r.RSSMB, r.AnonMB, r.FileMB)
 	}
 	fmt.Fprintln(w, "smtp_exporter with a full history: N passing + N failing (untrusted certificate) probes at c=16, then 1 s idle")
 	fmt.Fprintf(w, "  %-16s %6s %10s %12s %16s\n", "--history.limit", "N", "VmRSS MB", "peak RSS MB", "Go heap in use MB")

@@ -58,6 +58,8 @@ type summaryRow struct {
 	PeakRSSMB spread `json:"peak_rss_mb"`
 	AllocKB   spread `json:"alloc_kb_per_probe"`
 	Mallocs   spread `json:"mallocs_per_probe"`
+	RSSAnonMB spread `json:"rss_anon_mb"`
+	RSSFileMB spread `json:"rss_file_mb"`
 }
 
 // ratio is a/b of one quantity: of the two sides' medians, and the range
@@ -106,6 +108,8 @@ func (o *output) summarise() {
 				PeakRSSMB: spreadOf(o.values(s, c, func(x sample) float64 { return x.PeakRSSMB })),
 				AllocKB:   spreadOf(o.values(s, c, func(x sample) float64 { return x.AllocKBPerProbe })),
 				Mallocs:   spreadOf(o.values(s, c, func(x sample) float64 { return x.MallocsPerProbe })),
+				RSSAnonMB: spreadOf(o.values(s, c, func(x sample) float64 { return x.RSSAnonMB })),
+				RSSFileMB: spreadOf(o.values(s, c, func(x sample) float64 { return x.RSSFileMB })),
 			})
 		}
 	}
@@ -212,7 +216,7 @@ func (o *output) printTable(w io.Writer) {
 		o.Probes, o.Rounds)
 	fmt.Fprintf(w, "%d CPUs, load average %s before and %s after: on a shared machine compare sides within one run\n\n",
 		o.CPUs, o.LoadBefore, o.LoadAfter)
-	fmt.Fprintf(w, "%-6s %-24s %-22s %9s  %-20s %9s %7s\n", "", "", "CPU ms/probe", "probes/s", "peak RSS MB", "KB alloc", "allocs")
+	fmt.Fprintf(w, "%-6s %-24s %-22s %9s  %-18s %-12s %9s %7s\n", "", "", "CPU ms/probe", "probes/s", "peak RSS MB", "anon+file", "KB alloc", "allocs")
 	for _, row := range o.Summary {
 		c := ""
 		if row.Side == o.Sides[0] {
@@ -222,11 +226,13 @@ func (o *output) printTable(w io.Writer) {
 		if row.AllocKB.Median == 0 {
 			alloc, mallocs = "—", "—"
 		}
-		fmt.Fprintf(w, "%-6s %-24s %-22s %9.0f  %-20s %9s %7s\n", c, sideLabels[row.Side],
+		fmt.Fprintf(w, "%-6s %-24s %-22s %9.0f  %-18s %-12s %9s %7s\n", c, sideLabels[row.Side],
 			fmt.Sprintf("%.3f [%.3f–%.3f]", row.CPUMs.Median, row.CPUMs.Min, row.CPUMs.Max), row.PerSecond.Median,
-			fmt.Sprintf("%.1f [%.1f–%.1f]", row.PeakRSSMB.Median, row.PeakRSSMB.Min, row.PeakRSSMB.Max), alloc, mallocs)
+			fmt.Sprintf("%.1f [%.1f–%.1f]", row.PeakRSSMB.Median, row.PeakRSSMB.Min, row.PeakRSSMB.Max),
+			fmt.Sprintf("%.1f+%.1f", row.RSSAnonMB.Median, row.RSSFileMB.Median), alloc, mallocs)
 	}
-	fmt.Fprintln(w, "(KB alloc and allocs: Go heap allocations per probe in the side's process; the bare dialogue's peak RSS has no HTTP server)")
+	fmt.Fprintln(w, "anon+file: the RSS when the probes ended, anonymous (heap, stacks) + file-backed (the binary's pages read).")
+	fmt.Fprintln(w, "KB alloc, allocs: Go heap allocations per probe in the side's process.")
 }
 
 func (o *output) printRatios(w io.Writer) {

@@ -125,6 +125,8 @@ type bareResult struct {
 	PeakRSSMB        float64 `json:"peak_rss_mb"`
 	AllocKBPerProbe  float64 `json:"alloc_kb_per_probe"`
 	MallocsPerProbe  float64 `json:"mallocs_per_probe"`
+	RSSAnonMB        float64 `json:"rss_anon_mb"`
+	RSSFileMB        float64 `json:"rss_file_mb"`
 	ProbesCompleted  int     `json:"probes"`
 	ConcurrentProbes int     `json:"concurrency"`
 }
@@ -146,7 +148,9 @@ func runBare(target string, roots *x509.CertPool, n, c, warmup int) error {
 	return json.NewEncoder(os.Stdout).Encode(bareResult{
 		CPUMsPerProbe:   float64(cpu.Microseconds()) / 1000 / float64(n),
 		PerSecond:       float64(n) / wall.Seconds(),
-		PeakRSSMB:       peakRSSMB(),
+		PeakRSSMB:       statusMB("VmHWM"),
+		RSSAnonMB:       statusMB("RssAnon"),
+		RSSFileMB:       statusMB("RssFile"),
 		AllocKBPerProbe: float64(after.TotalAlloc-before.TotalAlloc) / 1024 / float64(n),
 		MallocsPerProbe: float64(after.Mallocs-before.Mallocs) / float64(n),
 		ProbesCompleted: n, ConcurrentProbes: c,
@@ -160,11 +164,12 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// peakRSSMB is VmHWM, the resident set's high-water mark.
-func peakRSSMB() float64 {
+// statusMB is a memory field of /proc/self/status in MB: VmHWM is the
+// resident set's high-water mark.
+func statusMB(field string) float64 {
 	b, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			var kb float64
 			_, _ = fmt.Sscan(rest, &kb)
 			return kb / 1024
