@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+)
+
+// The sides compared, in the order the table shows them.
+const (
+	sideBare     = "bare"
+	sideFloor    = "floor"
+	sideExporter = "exporter"
+	sideBlackbox = "blackbox"
+)
+
+var sideLabels = map[string]string{
+	sideBare:     "bare dialogue (no HTTP)",
+	sideFloor:    "HTTP floor",
+	sideExporter: "smtp_exporter",
+	sideBlackbox: "blackbox_exporter",
+}
+
+// side is one of the compared programs doing a STARTTLS probe of e.target.
+type side struct {
+	name string
+	srv  server // zero for the bare dialogue, which is not a server
+	path string // the probe's URL path and query
+}
+
+// sides are the sides this machine has: blackbox only when installed.
+func (e *env) sides() ([]side, error) {
+	exporter, err := e.exporterServer("bench.yml", exporterConfig(e.caPath))
+	if err != nil {
+		return nil, err
+	}
+	out := []side{
+		{name: sideBare},
+		{name: sideFloor, srv: e.floorServer(), path: "/probe?target=" + e.target},
+		{name: sideExporter, srv: exporter, path: "/probe?module=bench&target=" + e.target},
+	}
+	if _, err := os.Stat(e.opt.blackbox); err != nil {
+		return out, nil
+	}
+	bb, err := e.blackboxServer()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, side{name: sideBlackbox, srv: bb, path: "/probe?module=smtp_starttls&target=" + e.target}), nil
+}
+
+// measureSide is n probes at concurrency c of side s, in a fresh process.
+func (e *env) measureSide(s side, c int) (sample, error) {
+	if s.name == sideBare {
+		return e.measureBare(c)
+	}
+	return measure(s.srv, load{path: s.path, want: "probe_success 1", n: e.opt.n, c: c})
+}
+
+// measureBare runs the bare dialogue in a process of its own, which
+// measures itself (the same warm-up as the HTTP sides, not counted).
+func (e *env) measureBare(c int) (sample, error) {
+	out, err := exec.Command(e.opt.floor, "-bare", e.target, "-ca", e.caPath,
+		"-n", strconv.Itoa(e.opt.n), "-c", strconv.Itoa(c), "-warmup", strconv.Itoa(warmup(c))).Output()
+	if err != nil {
+		return sample{}, fmt.Errorf("bare dialogue: %w", err)
+	}
+	var s sample
+	if err := json.Unmarshal(out, &s); err != nil {
+		return sample{}, fmt.Errorf("bare dialogue said %q: %w", out, err)
+	}
+	return s, nil
+}
+
+func (e *env) floorServer() server {
+	return server{bin: e.opt.floor, ready: "/alloc", alloc: floorAlloc,
+		args: func(addr string) []string { return []string{"-serve", addr, "-ca", e.caPath} }}
+}
+
+// exporterServer is smtp_exporter with config written to name: its
+// defaults otherwise (log level, --history.limit), as users run it.
+func (e *env) exporterServer(name, config string) (server, error) {
+	path := filepath.Join(e.dir, name)
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		return server{}, err
+	}
+	return server{bin: e.opt.exporter, ready: "/-/healthy", alloc: goAlloc,
+		args: func(addr string) []string { return []string{"--config.file=" + path, "--web.listen-address=" + addr} }}, nil
+}
+
+func exporterConfig(caPath string) string {
+	return fmt.Sprintf(`modules:
+  bench:
+    prober: starttls
+    timeout: 5s
+    smtp:
+      ehlo: bench.test
+    tls_config:
+      ca_file: %s
+`, caPath)
+}
+
+// blackboxServer is blackbox_exporter with the usual hand-written STARTTLS
+// module (its send appends "\n", hence the "\r").
+func (e *env) blackboxServer() (server, error) {
+	path := filepath.Join(e.dir, "blackbox.yml")
+	config := fmt.Sprintf(`modules:
+  smtp_starttls:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      query_response:
+        - expect: "^220 "
+        - send: "EHLO bench.test\r"
+        - expect: "^250 "
+        - send: "STARTTLS\r"
+        - expect: "^220 "
+        - starttls: true
+        - send: "EHLO bench.test\r"
+        - expect: "^250 "
+        - send: "QUIT\r"
+        - expect: "^221 "
+      tls_config:
+        ca_file: %s
+`, e.caPath)
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		return server{}, err
+	}
+	return server{bin: e.opt.blackbox, ready: "/-/healthy", alloc: goAlloc,
+		args: func(addr string) []string { return []string{"--config.file=" + path, "--web.listen-address=" + addr} }}, nil
+}
