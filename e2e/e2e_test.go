@@ -273,6 +273,32 @@ func TestUntrustedCertificate(t *testing.T) {
 	}
 }
 
+// Port 25 is opportunistic TLS: Postfix's certificate, from a CA the module
+// does not trust, is reported (verified 0, its reason) without failing the
+// probe, as senders deliver over it; tls_verification: strict fails it, and
+// opportunistic does the same anywhere.
+func TestOpportunisticTLS(t *testing.T) {
+	smtp := env(t, "E2E_LO_SMTP")
+	lenient := []string{"starttls_opportunistic"}
+	if port(t, smtp) == "25" {
+		lenient = append(lenient, "starttls_untrusted") // by its port alone
+	} else {
+		t.Log("25 taken on this machine; only tls_verification: opportunistic is checked")
+	}
+	for _, module := range lenient {
+		r := probe(t, smtp, module)
+		wantSuccess(t, r)
+		wantValue(t, r, 0, "probe_tls_certificate_verified")
+		wantValue(t, r, 1, "probe_tls_certificate_verify_error_info", "reason", "cert_untrusted")
+		wantAbsent(t, r, "probe_smtp_failure")
+	}
+	r := probe(t, smtp, "starttls_strict")
+	wantFailure(t, r, "tls", "cert_untrusted")
+	r = probe(t, env(t, "E2E_LO_SUBMISSION"), "starttls_opportunistic") // 587, told to be lenient
+	wantSuccess(t, r)
+	wantValue(t, r, 0, "probe_tls_certificate_verified")
+}
+
 func TestCertificateHostnameMismatch(t *testing.T) {
 	r := probe(t, env(t, "E2E_LO_SUBMISSION"), "starttls_wronghost")
 	wantFailure(t, r, "tls", "cert_hostname")

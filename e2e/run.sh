@@ -677,6 +677,22 @@ CFG="$T/exporter.yml"
 		      ehlo: probe.e2e.test
 		    tls_config:
 		      server_name: mail.e2e.test
+		  starttls_strict:
+		    prober: starttls
+		    timeout: 5s
+		    tls_verification: strict
+		    smtp:
+		      ehlo: probe.e2e.test
+		    tls_config:
+		      server_name: mail.e2e.test
+		  starttls_opportunistic:
+		    prober: starttls
+		    timeout: 5s
+		    tls_verification: opportunistic
+		    smtp:
+		      ehlo: probe.e2e.test
+		    tls_config:
+		      server_name: mail.e2e.test
 		  starttls_wronghost:
 		    prober: starttls
 		    timeout: 5s
