@@ -339,3 +339,35 @@ func TestTokenMessages(t *testing.T) {
 		t.Errorf("a challenge that is not JSON: %q", got)
 	}
 }
+
+// TestTokenMechanismChoice: without a mechanism, a token goes with
+// OAUTHBEARER when offered, else XOAUTH2 (Microsoft 365 offers only that);
+// a server offering neither is auth_unsupported, and nothing is sent.
+func TestTokenMechanismChoice(t *testing.T) {
+	ca, caFile := newOAuthLab(t)
+	cert := ca.Issue(t, []string{"127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	source, _ := bearerFileSource(t, "tok")
+	m := tokenModule(t, caFile, "5s", "", source)
+	for offered, want := range map[string]string{
+		"AUTH PLAIN XOAUTH2 OAUTHBEARER": "AUTH OAUTHBEARER ",
+		"AUTH LOGIN XOAUTH2":             "AUTH XOAUTH2 ",
+		"AUTH PLAIN LOGIN":               "",
+	} {
+		srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert, Tokens: map[string]string{"tok": oauthUser},
+			ExtensionsAfterTLS: []string{offered}})
+		res := probe(t, Probe, srv.Port, m)
+		noViolations(t, srv)
+		cmds := strings.Join(srv.Commands(), "\n")
+		if want == "" {
+			wantFailure(t, res, PhaseAuth, ReasonAuthUnsupported, 0)
+			if strings.Contains(cmds, "AUTH") {
+				t.Errorf("%s: sent AUTH:\n%s", offered, cmds)
+			}
+			continue
+		}
+		wantSuccess(t, res)
+		if !strings.Contains(cmds, want) {
+			t.Errorf("%s: want %q in\n%s", offered, want, cmds)
+		}
+	}
+}
