@@ -94,8 +94,18 @@ type Auth struct {
 	Password     promconfig.Secret `yaml:"password,omitempty"`
 	PasswordFile string            `yaml:"password_file,omitempty"`
 	PasswordEnv  string            `yaml:"password_env,omitempty"`
-	// Mechanism forces PLAIN, LOGIN or CRAM-MD5; empty picks the strongest advertised.
+	// Mechanism forces PLAIN, LOGIN or CRAM-MD5 (a password), XOAUTH2 or
+	// OAUTHBEARER (a token); empty picks the strongest advertised of its kind.
 	Mechanism string `yaml:"mechanism,omitempty"`
+	// The OAuth2 bearer token for XOAUTH2 and OAUTHBEARER comes from exactly
+	// one of BearerTokenFile (read at each probe) or OAuth2 (client
+	// credentials, fetched and cached until it expires: see oauth2.go).
+	BearerTokenFile string             `yaml:"bearer_token_file,omitempty"`
+	OAuth2          *promconfig.OAuth2 `yaml:"oauth2,omitempty"`
+
+	// tokens is OAuth2's token source, built once per load: the module is
+	// copied per probe, the token cache must not be.
+	tokens *tokenSource
 }
 
 // The values of tls_verification.

@@ -109,6 +109,8 @@ func TestParseUnknownKeys(t *testing.T) {
 		"smtp":       "modules:\n  a:\n    prober: tcp\n    smtp:\n      bogus: 1\n",
 		"auth":       "modules:\n  a:\n    prober: starttls\n    smtp:\n      auth:\n        username: u\n        password: p\n        bogus: 1\n",
 		"tls_config": "modules:\n  a:\n    prober: starttls\n    tls_config:\n      bogus: 1\n",
+		"oauth2": "modules:\n  a:\n    prober: starttls\n    smtp:\n      auth:\n        username: u\n" +
+			"        oauth2: {client_id: c, client_secret: s, token_url: \"https://login.example/t\", bogus: 1}\n",
 		"submission port": "modules:\n  a:\n    prober: submission\n    submission:\n" +
 			"      ports:\n        - {port: 587, prober: starttls, bogus: 1}\n",
 		"misspelt field": "modules:\n  a:\n    prober: tcp\n    timout: 5s\n",
@@ -132,6 +134,8 @@ func TestParseUnknownKeys(t *testing.T) {
 // message naming the module and the field.
 func TestParseValidation(t *testing.T) {
 	missingCA := filepath.Join(t.TempDir(), "no-such-ca.pem")
+	tokenFile := writeFile(t, t.TempDir(), "token", "tok\n")
+	const goodOAuth2 = `{client_id: c, client_secret: s, token_url: "https://login.example/t"}`
 	for _, tc := range []struct {
 		name string
 		yml  string // the body of module "m"
@@ -155,7 +159,25 @@ func TestParseValidation(t *testing.T) {
 		{"auth without password", "prober: starttls\nsmtp:\n  auth: {username: u}", []string{"smtp.auth.password", "exactly one"}},
 		{"auth with two passwords", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, password_file: /tmp/pw}", []string{"smtp.auth.password", "exactly one"}},
 		{"auth with three passwords", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, password_file: /tmp/pw, password_env: PW}", []string{"smtp.auth.password"}},
-		{"auth bad mechanism", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, mechanism: XOAUTH2}", []string{"smtp.auth.mechanism", `"XOAUTH2"`}},
+		{"auth bad mechanism", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, mechanism: NTLM}", []string{"smtp.auth.mechanism", `"NTLM"`, "XOAUTH2"}},
+		{"XOAUTH2 with a password", "prober: starttls\nsmtp:\n  auth: {username: u, password: p, mechanism: XOAUTH2}", []string{"smtp.auth.password", "bearer token"}},
+		{"XOAUTH2 without a token", "prober: starttls\nsmtp:\n  auth: {username: u, mechanism: xoauth2}", []string{"smtp.auth.bearer_token_file", "exactly one"}},
+		{"bearer_token_file and oauth2", "prober: starttls\nsmtp:\n  auth: {username: u, bearer_token_file: " + tokenFile + ", oauth2: " + goodOAuth2 + "}", []string{"smtp.auth.bearer_token_file", "exactly one"}},
+		{"PLAIN with a token", "prober: starttls\nsmtp:\n  auth: {username: u, mechanism: PLAIN, bearer_token_file: " + tokenFile + "}", []string{"smtp.auth.mechanism", "PLAIN takes a password"}},
+		{"bearer_token_file and password", "prober: starttls\nsmtp:\n  auth: {username: u, password_env: PW, bearer_token_file: " + tokenFile + "}", []string{"smtp.auth.password", "bearer token"}},
+		{"bearer_token_file missing", "prober: starttls\nsmtp:\n  auth: {username: u, bearer_token_file: " + missingCA + "}", []string{"smtp.auth.bearer_token_file", "no-such-ca.pem"}},
+		{"bearer_token_file /dev/zero", "prober: starttls\nsmtp:\n  auth: {username: u, bearer_token_file: /dev/zero}", []string{"smtp.auth.bearer_token_file", "not a regular file"}},
+		{"token user with ^A", "prober: starttls\nsmtp:\n  auth: {username: \"u\\x01\", bearer_token_file: " + tokenFile + "}", []string{"smtp.auth.username", "control"}},
+		{"oauth2 on tcp", "prober: tcp\nsmtp:\n  auth: {username: u, oauth2: " + goodOAuth2 + "}", []string{"smtp.auth", "need TLS"}},
+		{"oauth2 without client_id", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_secret: s, token_url: \"https://login.example/t\"}}", []string{"smtp.auth.oauth2.client_id"}},
+		{"oauth2 without secret", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, token_url: \"https://login.example/t\"}}", []string{"smtp.auth.oauth2.client_secret", "exactly one"}},
+		{"oauth2 two secrets", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret: s, client_secret_file: " + tokenFile + ", token_url: \"https://login.example/t\"}}", []string{"smtp.auth.oauth2.client_secret", "exactly one"}},
+		{"oauth2 client_secret_file missing", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret_file: " + missingCA + ", token_url: \"https://login.example/t\"}}", []string{"smtp.auth.oauth2.client_secret_file", "no-such-ca.pem"}},
+		{"oauth2 plaintext token_url", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret: s, token_url: \"http://login.example/t\"}}", []string{"smtp.auth.oauth2.token_url", "https"}},
+		{"oauth2 without token_url", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret: s}}", []string{"smtp.auth.oauth2.token_url"}},
+		{"oauth2 jwt grant", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret: s, token_url: \"https://login.example/t\", grant_type: \"urn:ietf:params:oauth:grant-type:jwt-bearer\"}}", []string{"smtp.auth.oauth2.grant_type"}},
+		{"oauth2 proxy", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret: s, token_url: \"https://login.example/t\", proxy_url: \"http://proxy:3128\"}}", []string{"smtp.auth.oauth2.proxy_url", "not supported"}},
+		{"oauth2 missing ca_file", "prober: starttls\nsmtp:\n  auth: {username: u, oauth2: {client_id: c, client_secret: s, token_url: \"https://login.example/t\", tls_config: {ca_file: " + missingCA + "}}}", []string{"smtp.auth.oauth2.tls_config", "no-such-ca.pem"}},
 		{"auth on tcp", "prober: tcp\nsmtp:\n  auth: {username: u, password: p}", []string{"smtp.auth", "need TLS"}},
 		{"check_auth_enforced on tcp", "prober: tcp\nsmtp: {check_auth_enforced: true}", []string{"smtp.check_auth_enforced"}},
 		{"fail_if_auth_before_tls on tls", "prober: tls\nsmtp: {fail_if_auth_before_tls: true}", []string{"smtp.fail_if_auth_before_tls", "tls"}},
@@ -353,6 +375,53 @@ modules:
 		}
 		if !strings.Contains(s, "probe@example.com") || !strings.Contains(s, "BEGIN CERTIFICATE") {
 			t.Errorf("%s lost what is not secret:\n%s", name, s)
+		}
+	}
+}
+
+// TestOAuth2Config: a valid oauth2 block loads, its client secret is
+// <secret> wherever the config is shown, and the token cache is built at
+// load, once, and shared by every copy of the module.
+func TestOAuth2Config(t *testing.T) {
+	c, err := Parse([]byte(`
+modules:
+  m365:
+    prober: starttls
+    smtp:
+      auth:
+        username: monitor@example.com
+        mechanism: xoauth2
+        oauth2:
+          client_id: 00000000-0000-0000-0000-000000000001
+          client_secret: ` + secretPassword + `
+          token_url: https://login.microsoftonline.com/tenant/oauth2/v2.0/token
+          scopes: [https://outlook.office365.com/.default]
+          endpoint_params: {resource: x}
+  either:
+    prober: tls
+    smtp:
+      auth: {username: u, oauth2: {client_id: c, client_secret: s, token_url: "https://login.example/t"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Modules["m365"].SMTP.Auth
+	if a.Mechanism != "XOAUTH2" || a.tokens == nil || !a.UsesToken() {
+		t.Errorf("mechanism %q, token source %v", a.Mechanism, a.tokens)
+	}
+	if copied := c.Modules["m365"]; copied.SMTP.Auth.tokens != a.tokens {
+		t.Error("a copy of the module has its own token cache")
+	}
+	if e := c.Modules["either"].SMTP.Auth; e.Mechanism != "" || !e.UsesToken() {
+		t.Errorf("no mechanism with oauth2: %+v", e)
+	}
+	for name, out := range map[string][]byte{"Config.YAML": c.YAML(), "Module.YAML": c.Modules["m365"].YAML()} {
+		s := string(out)
+		if strings.Contains(s, secretPassword) || !strings.Contains(s, "client_secret: <secret>") {
+			t.Errorf("%s does not hide the client secret:\n%s", name, s)
+		}
+		if !strings.Contains(s, "token_url: https://login.microsoftonline.com/tenant/oauth2/v2.0/token") {
+			t.Errorf("%s lost the token_url:\n%s", name, s)
 		}
 	}
 }

@@ -3,8 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
+
+	promconfig "github.com/prometheus/common/config"
 )
 
 func (c *Config) validate() error {
@@ -81,6 +84,12 @@ func (m *Module) prepare(allowed *AllowList) error {
 	m.tls = &tlsCache{}
 	if _, err := m.ClientTLS(); err != nil {
 		return err // names its tls_config field
+	}
+	if a := m.SMTP.Auth; a != nil && a.OAuth2 != nil {
+		var err error
+		if a.tokens, err = newTokenSource(a.OAuth2); err != nil {
+			return fmt.Errorf("smtp.auth.%w", err)
+		}
 	}
 	return nil
 }
@@ -180,6 +189,9 @@ func checkAuth(m *Module, _ Kind) error {
 	if a.Username == "" {
 		return errors.New("smtp.auth.username: missing")
 	}
+	if a.UsesToken() {
+		return checkTokenAuth(a)
+	}
 	set := 0
 	for _, s := range []string{string(a.Password), a.PasswordFile, a.PasswordEnv} {
 		if s != "" {
@@ -190,7 +202,7 @@ func checkAuth(m *Module, _ Kind) error {
 		return errors.New("smtp.auth.password: give exactly one of password, password_file or password_env")
 	}
 	if !slices.Contains(append([]string{""}, AuthMechanisms...), a.Mechanism) {
-		return fmt.Errorf("smtp.auth.mechanism: must be %s, got %q", orList(AuthMechanisms), a.Mechanism)
+		return fmt.Errorf("smtp.auth.mechanism: must be %s, got %q", orList(append(slices.Clone(AuthMechanisms), TokenMechanisms...)), a.Mechanism)
 	}
 	// The file is read again at each probe; reading it here makes a wrong
 	// path a load error. An unset password_env is not: the variable may
@@ -198,6 +210,81 @@ func checkAuth(m *Module, _ Kind) error {
 	if a.PasswordFile != "" {
 		if _, err := ReadFile(a.PasswordFile, MaxSecretFileSize); err != nil {
 			return fmt.Errorf("smtp.auth.password_file: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkTokenAuth checks credentials that are an OAuth2 bearer token
+// (XOAUTH2, OAUTHBEARER): exactly one token source, no password.
+func checkTokenAuth(a *Auth) error {
+	if a.Mechanism != "" && !IsTokenMechanism(a.Mechanism) {
+		return fmt.Errorf("smtp.auth.mechanism: %s takes a password; bearer_token_file and oauth2 are for %s", a.Mechanism, orList(TokenMechanisms))
+	}
+	if string(a.Password) != "" || a.PasswordFile != "" || a.PasswordEnv != "" {
+		return errors.New("smtp.auth.password: not with a bearer token (mechanism XOAUTH2 or OAUTHBEARER, bearer_token_file, oauth2)")
+	}
+	if (a.BearerTokenFile != "") == (a.OAuth2 != nil) {
+		return errors.New("smtp.auth.bearer_token_file: give exactly one of bearer_token_file or oauth2 for XOAUTH2 and OAUTHBEARER")
+	}
+	if strings.ContainsAny(a.Username, "\x00\x01\r\n") {
+		return errors.New("smtp.auth.username: control characters cannot go into an XOAUTH2 or OAUTHBEARER message")
+	}
+	if a.BearerTokenFile != "" {
+		// Read again at each probe; here a wrong path is a load error.
+		if _, err := ReadFile(a.BearerTokenFile, MaxSecretFileSize); err != nil {
+			return fmt.Errorf("smtp.auth.bearer_token_file: %w", err)
+		}
+		return nil
+	}
+	return checkOAuth2(a.OAuth2)
+}
+
+// oauth2Unsupported are the fields of prometheus/common's oauth2 block this
+// exporter does not implement: the client-credentials grant only, no proxy.
+var oauth2Unsupported = []struct {
+	field string
+	set   func(o *promconfig.OAuth2) bool
+}{
+	{"client_secret_ref", func(o *promconfig.OAuth2) bool { return o.ClientSecretRef != "" }},
+	{"client_certificate_key_id", func(o *promconfig.OAuth2) bool { return o.ClientCertificateKeyID != "" }},
+	{"client_certificate_key", func(o *promconfig.OAuth2) bool { return o.ClientCertificateKey != "" }},
+	{"client_certificate_key_file", func(o *promconfig.OAuth2) bool { return o.ClientCertificateKeyFile != "" }},
+	{"client_certificate_key_ref", func(o *promconfig.OAuth2) bool { return o.ClientCertificateKeyRef != "" }},
+	{"signature_algorithm", func(o *promconfig.OAuth2) bool { return o.SignatureAlgorithm != "" }},
+	{"iss", func(o *promconfig.OAuth2) bool { return o.Iss != "" }},
+	{"audience", func(o *promconfig.OAuth2) bool { return o.Audience != "" }},
+	{"claims", func(o *promconfig.OAuth2) bool { return len(o.Claims) > 0 }},
+	{"proxy_url", func(o *promconfig.OAuth2) bool { return o.ProxyURL.URL != nil }},
+	{"no_proxy", func(o *promconfig.OAuth2) bool { return o.NoProxy != "" }},
+	{"proxy_from_environment", func(o *promconfig.OAuth2) bool { return o.ProxyFromEnvironment }},
+	{"proxy_connect_header", func(o *promconfig.OAuth2) bool { return len(o.ProxyConnectHeader) > 0 }},
+}
+
+// checkOAuth2 checks the client-credentials block: an HTTPS token_url (the
+// client secret never goes over plaintext), a client_id and one secret.
+func checkOAuth2(o *promconfig.OAuth2) error {
+	if o.GrantType != "" && o.GrantType != "client_credentials" {
+		return fmt.Errorf("smtp.auth.oauth2.grant_type: only client_credentials, got %q", o.GrantType)
+	}
+	for _, u := range oauth2Unsupported {
+		if u.set(o) {
+			return fmt.Errorf("smtp.auth.oauth2.%s: not supported (client credentials with client_secret or client_secret_file, no proxy)", u.field)
+		}
+	}
+	if o.ClientID == "" {
+		return errors.New("smtp.auth.oauth2.client_id: missing")
+	}
+	if (string(o.ClientSecret) != "") == (o.ClientSecretFile != "") {
+		return errors.New("smtp.auth.oauth2.client_secret: give exactly one of client_secret or client_secret_file")
+	}
+	u, err := url.Parse(o.TokenURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("smtp.auth.oauth2.token_url: must be an https:// URL, got %q", o.TokenURL)
+	}
+	if o.ClientSecretFile != "" {
+		if _, err := ReadFile(o.ClientSecretFile, MaxSecretFileSize); err != nil {
+			return fmt.Errorf("smtp.auth.oauth2.client_secret_file: %w", err)
 		}
 	}
 	return nil

@@ -17,7 +17,7 @@ const redacted = "<redacted>"
 
 // auth logs in with the module's credentials. Credentials never go over a
 // plaintext connection, and never into the transcript.
-func (d *dialogue) auth(context.Context) *Failure {
+func (d *dialogue) auth(ctx context.Context) *Failure {
 	a := d.mod.SMTP.Auth
 	if a == nil {
 		return nil
@@ -25,33 +25,22 @@ func (d *dialogue) auth(context.Context) *Failure {
 	if !d.c.tls {
 		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, errors.New("refusing to send credentials without TLS"))
 	}
-	offered := d.caps["AUTH"]
 	if !d.caps.offersAuth() {
 		d.res.AuthSuccess = boolPtr(false)
 		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, errors.New("AUTH not advertised after TLS"))
 	}
-	mech := a.Mechanism
-	if mech == "" {
-		for _, m := range config.AuthMechanisms {
-			if slices.Contains(offered, m) {
-				mech = m
-				break
-			}
-		}
+	mech, f := d.mechanism(a)
+	secret := ""
+	if f == nil {
+		secret, f = d.credential(ctx, a)
 	}
-	if mech == "" || !slices.Contains(offered, mech) {
+	if f != nil {
 		d.res.AuthSuccess = boolPtr(false)
-		return failWith(PhaseAuth, ReasonAuthUnsupported, 0, fmt.Errorf("no usable mechanism: server offers %v, we speak %v", offered, config.AuthMechanisms))
-	}
-	password, err := a.ReadPassword()
-	if err != nil {
-		d.res.AuthSuccess = boolPtr(false)
-		d.logger.Error("cannot read the AUTH password, nothing sent", "err", err)
-		return failWith(PhaseAuth, ReasonSecretUnreadable, 0, err)
+		return f
 	}
 
 	start := d.begin(PhaseAuth)
-	rep, err := d.saslExchange(mech, a.Username, password)
+	rep, err := d.saslExchange(mech, a.Username, secret)
 	d.timed(PhaseAuth, start)
 	d.res.AuthSuccess = boolPtr(err == nil && rep.code == 235)
 	switch {
@@ -65,9 +54,58 @@ func (d *dialogue) auth(context.Context) *Failure {
 		_, _ = d.c.cmd("*")
 		return fail(PhaseAuth, newCodeError(rep))
 	case rep.code/100 == 5:
-		return failWith(PhaseAuth, ReasonAuthFailed, rep.code, newCodeError(rep))
+		return d.authFailed(a, secret, rep)
 	}
 	return fail(PhaseAuth, newCodeError(rep))
+}
+
+// mechanism picks the configured mechanism, or the strongest the server
+// offers of those that take the module's kind of credential.
+func (d *dialogue) mechanism(a *config.Auth) (string, *Failure) {
+	offered, speak := d.caps["AUTH"], config.AuthMechanisms
+	if a.UsesToken() {
+		speak = config.TokenMechanisms
+	}
+	mech := a.Mechanism
+	if mech == "" {
+		for _, m := range speak {
+			if slices.Contains(offered, m) {
+				mech = m
+				break
+			}
+		}
+	}
+	if mech == "" || !slices.Contains(offered, mech) {
+		return "", failWith(PhaseAuth, ReasonAuthUnsupported, 0, fmt.Errorf("no usable mechanism: server offers %v, we speak %v", offered, speak))
+	}
+	return mech, nil
+}
+
+// credential reads the password or gets the token. Nothing is sent when
+// that fails: the fault is on the exporter's side or the token endpoint's.
+func (d *dialogue) credential(ctx context.Context, a *config.Auth) (string, *Failure) {
+	if a.UsesToken() {
+		return d.bearerToken(ctx, a)
+	}
+	password, err := a.ReadPassword()
+	if err != nil {
+		d.logger.Error("cannot read the AUTH password, nothing sent", "err", err)
+		return "", failWith(PhaseAuth, ReasonSecretUnreadable, 0, err)
+	}
+	return password, nil
+}
+
+// authFailed is a 5xx to the credentials. A refused token leaves the cache,
+// so the next probe asks the token endpoint for a new one.
+func (d *dialogue) authFailed(a *config.Auth, secret string, rep reply) *Failure {
+	err := error(newCodeError(rep))
+	if a.UsesToken() {
+		a.ForgetToken(secret)
+		if d.tokenRefusal != "" {
+			err = fmt.Errorf("%w (%s)", err, d.tokenRefusal)
+		}
+	}
+	return failWith(PhaseAuth, ReasonAuthFailed, rep.code, err)
 }
 
 // saslExchange runs one mechanism and returns the server's final reply.
@@ -98,6 +136,8 @@ func (d *dialogue) saslExchange(mech, user, password string) (reply, error) {
 		mac := hmac.New(md5.New, []byte(password))
 		mac.Write(challenge)
 		return d.c.cmdLogged(b64([]byte(user+" "+hex.EncodeToString(mac.Sum(nil)))), redacted)
+	case "XOAUTH2", "OAUTHBEARER":
+		return d.tokenExchange(mech, user, password)
 	}
 	return reply{}, fmt.Errorf("unknown mechanism %s", mech)
 }

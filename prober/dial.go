@@ -51,7 +51,7 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 var ErrNoConnSlot = errors.New("no free connection slot before the deadline")
 
 // dialTCP is every TCP connection a probe makes (SMTP dialogues, the
-// MTA-STS policy fetch): it takes a slot of the run's ConnLimiter first,
+// MTA-STS policy fetch, the OAuth2 token request): it takes a slot of the run's ConnLimiter first,
 // counts the dial for Run, and gives the slot back when the connection closes.
 func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
 	env := envOf(ctx)

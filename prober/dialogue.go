@@ -32,6 +32,9 @@ type dialogue struct {
 	// certErr is a certificate verdict held back for the DANE step: a
 	// validated TLSA match authenticates a certificate PKIX does not (RFC 7672).
 	certErr error
+	// tokenRefusal is the error challenge of a server that refused the
+	// token (XOAUTH2, OAUTHBEARER), in words for the failure.
+	tokenRefusal string
 }
 
 type step func(ctx context.Context) *Failure

@@ -23,6 +23,7 @@ const (
 	ReasonAuthBeforeTLS         Reason = "auth_before_tls"
 	ReasonAuthCheckInconclusive Reason = "auth_check_inconclusive"
 	ReasonSecretUnreadable      Reason = "secret_unreadable"
+	ReasonTokenUnavailable      Reason = "token_unavailable"
 	ReasonNullMX                Reason = "null_mx"
 	ReasonDANEMismatch          Reason = "dane_mismatch"
 	ReasonMTASTSPolicy          Reason = "mta_sts_policy"
@@ -60,7 +61,8 @@ var reasons = []reasonInfo{
 	{ReasonAuthFailed, "the server refused the credentials (535…)", true},
 	{ReasonAuthNotEnforced, "MAIL and RCPT to a foreign domain were accepted without AUTH: an open submission port", true},
 	{ReasonAuthBeforeTLS, "AUTH is offered before TLS (with `fail_if_auth_before_tls`)", true},
-	{ReasonSecretUnreadable, "at `auth`: the AUTH password could not be read (`password_file` gone, not a regular file or over 64 KiB; `password_env` unset). Nothing was sent: fix the exporter's side. The probe log names the file or variable", true},
+	{ReasonSecretUnreadable, "at `auth`: the AUTH password could not be read (`password_file` gone, not a regular file or over 64 KiB; `password_env` unset; the same for `bearer_token_file` and `oauth2.client_secret_file`, or a token file that holds no bearer token). Nothing was sent: fix the exporter's side. The probe log names the file or variable", true},
+	{ReasonTokenUnavailable, "at `auth`: the OAuth2 token endpoint (`smtp.auth.oauth2.token_url`) gave no token: unreachable, timed out, or refused the client (HTTP 400/401: wrong client secret, expired secret, wrong tenant or scope). Nothing was sent to the SMTP server; the probe log has the endpoint's status and error", true},
 	{ReasonAuthCheckInconclusive, "at `mail`: the RFC 6409 check got a 5xx that is not about authentication or relaying (a sender domain that does not resolve, `550 5.1.8`; a syntax error, `501`): it proves nothing; fix `mail_from`/`rcpt_to` (`probe_smtp_failure_reply_code` has the code)", true},
 	{ReasonNullMX, "at `resolve`: the domain publishes a null MX (`MX 0 .`): it accepts no mail", false},
 	{ReasonDANEMismatch, "at `dane`: the certificate matches none of the host's DNSSEC-validated, usable TLSA records; DANE senders will not deliver (stale TLSA after a renewal?)", true},

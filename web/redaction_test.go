@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -79,4 +81,85 @@ func (w *lockedWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// TestTokensRedactedEverywhere runs XOAUTH2 and OAUTHBEARER logins — a
+// token from the OAuth2 endpoint, one from bearer_token_file, one the
+// server refuses, a client secret the endpoint refuses — and greps every
+// output for the tokens, the client secrets and the AUTH messages as sent.
+func TestTokensRedactedEverywhere(t *testing.T) {
+	const user, clientSecret, wrongSecret = "probe@example.test", "Cl1ent~Secret.value", "Wr0ng~Secret.value"
+	const fileToken, refusedToken = "file-token.Zm9vYmFy", "refused-token.YmFyYmF6"
+	ca := smtptest.NewCA(t)
+	cert := ca.Issue(t, []string{"127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	caFile := ca.PEMFile(t)
+	ts := smtptest.NewTokenServer(t, ca, smtptest.TokenOptions{ClientID: "app", ClientSecret: clientSecret})
+	srv := smtptest.NewServer(t, smtptest.Options{Cert: &cert, Tokens: map[string]string{ts.Token(1): user, fileToken: user}})
+	dir := t.TempDir()
+	tokenFile, refusedFile := filepath.Join(dir, "token"), filepath.Join(dir, "refused")
+	for path, tok := range map[string]string{tokenFile: fileToken, refusedFile: refusedToken} {
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oauth2 := func(secret string) string {
+		return fmt.Sprintf("{client_id: app, client_secret: %q, token_url: %q, tls_config: {ca_file: %s}}", secret, ts.URL, caFile)
+	}
+	modules := map[string]string{ // module → smtp.auth, and whether it logs in
+		"xoauth2_endpoint":    "{username: " + user + ", mechanism: XOAUTH2, oauth2: " + oauth2(clientSecret) + "}",
+		"oauthbearer_file":    "{username: " + user + ", mechanism: OAUTHBEARER, bearer_token_file: " + tokenFile + "}",
+		"oauthbearer_refused": "{username: " + user + ", mechanism: OAUTHBEARER, bearer_token_file: " + refusedFile + "}",
+		"xoauth2_bad_secret":  "{username: " + user + ", mechanism: XOAUTH2, oauth2: " + oauth2(wrongSecret) + "}",
+	}
+	var cfg strings.Builder
+	cfg.WriteString("modules:\n")
+	for name, auth := range modules {
+		fmt.Fprintf(&cfg, "  %s:\n    prober: starttls\n    timeout: 5s\n    tls_config: {ca_file: %s}\n    smtp:\n      auth: %s\n", name, caFile, auth)
+	}
+	s := newTestServer(t, cfg.String())
+	s.h.History = NewHistory(100)
+	var processLog lockedWriter
+	s.h.Runner.Logger = slog.New(slog.NewTextHandler(&processLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	want := map[string]string{
+		"xoauth2_endpoint": "probe_smtp_auth_success 1", "oauthbearer_file": "probe_smtp_auth_success 1",
+		"oauthbearer_refused": `reason="auth_failed"`, "xoauth2_bad_secret": `reason="token_unavailable"`,
+	}
+	var outputs []string
+	probes := 0
+	for name := range modules {
+		for _, debug := range []string{"", "&debug=true"} {
+			code, body, _ := s.get(t, fmt.Sprintf("/probe?module=%s&target=127.0.0.1:%d%s", name, srv.Port, debug))
+			probes++
+			if code != 200 || (debug == "" && !strings.Contains(body, want[name])) {
+				t.Fatalf("%s%s: %d, want %s\n%s", name, debug, code, want[name], body)
+			}
+			outputs = append(outputs, body)
+		}
+	}
+	for _, path := range []string{"/", "/config"} {
+		_, body, _ := s.get(t, path)
+		outputs = append(outputs, body)
+	}
+	for id := range probes {
+		_, body, _ := s.get(t, fmt.Sprintf("/logs?id=%d", id))
+		outputs = append(outputs, body)
+	}
+	outputs = append(outputs, processLog.String())
+	if !strings.Contains(processLog.String(), "C: AUTH XOAUTH2") || !strings.Contains(processLog.String(), "<redacted>") {
+		t.Error("the process log at debug does not have the redacted transcript")
+	}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	bearer := func(tok string) string {
+		return fmt.Sprintf("n,a=%s,\x01host=127.0.0.1\x01port=%d\x01auth=Bearer %s\x01\x01", user, srv.Port, tok)
+	}
+	secrets := []string{clientSecret, wrongSecret, ts.Token(1), fileToken, refusedToken,
+		b64(ts.Token(1)), b64(clientSecret), b64("app:" + clientSecret),
+		b64("user=" + user + "\x01auth=Bearer " + ts.Token(1) + "\x01\x01"), b64(bearer(fileToken)), b64(bearer(refusedToken))}
+	for i, out := range outputs {
+		for _, secret := range secrets {
+			if strings.Contains(out, secret) {
+				t.Errorf("output %d carries the secret %.40q:\n%.2000s", i, secret, out)
+			}
+		}
+	}
 }

@@ -96,6 +96,19 @@ local u = import '../lib/utils.libsonnet';
                            + 'Fix the file (path, permissions, the mount of a Kubernetes Secret); the server is not at fault.',
             },
           },
+          {
+            alert: 'SmtpExporterTokenUnavailable',
+            // The OAuth2 token endpoint (smtp.auth.oauth2) gives no token: the
+            // probe fails at auth without trying the server's login.
+            expr: (import 'outage.libsonnet').expr(c, ['reason="token_unavailable"'], availability=false),
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'smtp_exporter cannot get an OAuth2 token',
+              description: 'The probe of ' + u.where + ' has been failing because the OAuth2 token endpoint '
+                           + 'gives the exporter no token: the login (XOAUTH2/OAUTHBEARER) is not checked. '
+                           + 'An expired client secret (Entra ID: AADSTS7000222) is the usual cause; the probe log names the error.',
+            },
+          },
         ],
       },
     ],

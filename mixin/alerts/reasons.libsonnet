@@ -16,6 +16,7 @@
     cert_hostname: 'SmtpCertificateInvalid',
     auth_check_inconclusive: 'SmtpAuthCheckInconclusive',
     secret_unreadable: 'SmtpExporterSecretUnreadable',
+    token_unavailable: 'SmtpExporterTokenUnavailable',
     // A panic inside the exporter: smtp_exporter_probe_panics_total.
     internal: 'SmtpExporterProbePanics',
   },
@@ -90,6 +91,7 @@
     { scope: 'plain', phase: 'ehlo', reason: 'auth_before_tls', alert: 'SmtpAuthBeforeTLS' },
     { scope: 'plain', phase: 'mail', reason: 'auth_check_inconclusive', alert: 'SmtpAuthCheckInconclusive' },
     { scope: 'port', phase: 'auth', reason: 'secret_unreadable', alert: 'SmtpExporterSecretUnreadable' },
+    { scope: 'plain', phase: 'auth', reason: 'token_unavailable', alert: 'SmtpExporterTokenUnavailable' },
     { scope: 'plain', phase: 'connect', reason: 'internal', alert: 'SmtpExporterProbePanics' },
     { scope: 'mx', phase: 'dane', reason: 'dane_mismatch', alert: 'SmtpDaneMismatch' },
     { scope: 'address', phase: 'dane', reason: 'dns', alert: 'SmtpDaneTlsaLookupFailed' },

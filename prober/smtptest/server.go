@@ -35,6 +35,10 @@ type Options struct {
 	// unless OpenRelay is set.
 	Users     map[string]string
 	OpenRelay bool
+	// Tokens are the OAuth2 bearer tokens XOAUTH2 and OAUTHBEARER accept,
+	// each with the user it logs in; any other token gets the error
+	// challenge, then 535.
+	Tokens map[string]string
 	// GreetAtOnce skips the 20 ms pregreet check (for benchmarks: a real
 	// server without postscreen greets at once).
 	GreetAtOnce bool
@@ -270,7 +274,7 @@ func (s *Server) serveSMTP(c *Conn) {
 		case "AUTH":
 			authed = s.auth(c, line)
 		case "MAIL":
-			if o.Users != nil && !authed && !o.OpenRelay {
+			if (o.Users != nil || o.Tokens != nil) && !authed && !o.OpenRelay {
 				c.Reply(530, "5.7.0 Authentication required")
 			} else {
 				c.Reply(250, "2.1.0 Ok")
@@ -305,8 +309,15 @@ func (s *Server) extensions(tlsOn bool) []string {
 	if o.Cert != nil && !tlsOn {
 		ext = append(ext, "STARTTLS")
 	}
-	if o.Users != nil && tlsOn {
-		ext = append(ext, "AUTH PLAIN LOGIN CRAM-MD5")
+	var mechs []string
+	if o.Users != nil {
+		mechs = append(mechs, "PLAIN", "LOGIN", "CRAM-MD5")
+	}
+	if o.Tokens != nil {
+		mechs = append(mechs, "XOAUTH2", "OAUTHBEARER")
+	}
+	if mechs != nil && tlsOn {
+		ext = append(ext, "AUTH "+strings.Join(mechs, " "))
 	}
 	return append(ext, "8BITMIME")
 }
@@ -355,6 +366,8 @@ func (s *Server) auth(c *Conn, line string) bool {
 			mac.Write([]byte(challenge))
 			ok = known && hmac.Equal([]byte(hex.EncodeToString(mac.Sum(nil))), []byte(parts[1]))
 		}
+	case "XOAUTH2", "OAUTHBEARER":
+		return s.tokenAuth(c, line, strings.ToUpper(f[1]), f[2:])
 	default:
 		c.Reply(504, "5.5.4 Unrecognized authentication type")
 		return false
