@@ -145,7 +145,7 @@ func (d *dialogue) greeting(context.Context) *Failure {
 	if err := wantCode(rep, nil, d.mod.SMTP.ExpectGreetingCode); err != nil {
 		return fail(PhaseGreeting, err)
 	}
-	return nil
+	return d.expectGreeting(rep)
 }
 
 func (d *dialogue) ehloName() string {
@@ -176,6 +176,9 @@ func (d *dialogue) ehlo(context.Context) *Failure {
 		d.res.SizeLimit = nil
 		if n, ok := d.caps.size(); ok {
 			d.res.SizeLimit = &n
+		}
+		if f := d.expectEHLO(rep); f != nil {
+			return f
 		}
 	}
 	if d.c.tls {

@@ -80,6 +80,9 @@ type Result struct {
 	AuthSuccess        *bool
 	AuthEnforced       *bool
 	SizeLimit          *int64
+	// Extensions are smtp.require_extensions, each with whether the EHLO
+	// that counts advertised it; nil when none are required or that EHLO did not run.
+	Extensions []Extension
 
 	TLS     *TLSInfo
 	Failure *Failure
