@@ -98,6 +98,8 @@ type Result struct {
 	MX *MXResult
 	// DANE is what the TLSA check found, with dane: true once TLS is up.
 	DANE *DANEResult
+	// Source is the source_ip_address the dialogue dialled from; zero: the system's choice.
+	Source netip.Addr
 
 	// Dials counts the connections the whole probe dialled (SMTP and the
 	// MTA-STS fetch), set by Run on the probe's own Result: 0 means no

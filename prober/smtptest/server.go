@@ -64,6 +64,7 @@ type Server struct {
 	mu         sync.Mutex
 	commands   []string
 	violations []string
+	peers      []string
 }
 
 // NewServer starts a scripted server; it stops when the test ends.
@@ -110,6 +111,9 @@ func (s *Server) start(t TB) {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.peers = append(s.peers, c.RemoteAddr().(*net.TCPAddr).IP.String())
+			s.mu.Unlock()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -130,6 +134,13 @@ func (s *Server) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.commands...)
+}
+
+// Peers are the IP addresses connections came from, in order.
+func (s *Server) Peers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.peers...)
 }
 
 // Violations are protocol breaches by clients: bare LF, talking before a reply.
