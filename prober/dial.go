@@ -35,11 +35,16 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 	}
 	addr := netip.AddrPortFrom(ip, uint16(d.target.Port)).String()
 	source := sourceAddr(d.mod)
-	d.logger.Debug("connecting", "address", addr, "source", source)
+	if source.IsValid() {
+		d.logger.Debug("connecting", "address", addr, "source", source)
+	} else {
+		d.logger.Debug("connecting", "address", addr)
+	}
 	if source.IsValid() && source.Is4() != ip.Is4() {
 		return failWith(PhaseConnect, ReasonUnreachable, 0, fmt.Errorf("source_ip_address %s cannot reach %s: another address family", source, ip))
 	}
 	d.res.Source = source
+	d.addr = ip
 
 	start := d.begin(PhaseConnect)
 	c, err := dialTCP(ctx, addr, source)

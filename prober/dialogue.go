@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strings"
@@ -32,6 +33,9 @@ type dialogue struct {
 	// certErr is a certificate verdict held back for the DANE step: a
 	// validated TLSA match authenticates a certificate PKIX does not (RFC 7672).
 	certErr error
+	addr    netip.Addr // the address dialled
+	// scanVersion is the one TLS version a tls_scan connection offers.
+	scanVersion uint16
 }
 
 type step func(ctx context.Context) *Failure
@@ -41,7 +45,9 @@ type step func(ctx context.Context) *Failure
 func server(tr config.Transport) ProbeFn {
 	return eachAddress(func(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
 		d := newDialogue(t, m, tr, logger)
-		return d.run(ctx, d.steps()...)
+		res := d.run(ctx, d.steps()...)
+		scanTLS(ctx, d)
+		return res
 	})
 }
 
@@ -219,10 +225,7 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 		return failWith(PhaseTLS, ReasonTLSHandshake, 0, err)
 	}
 	cfg := shared.Clone()
-	serverName := d.mod.TLSConfig.ServerName
-	if serverName == "" {
-		serverName = d.target.Host
-	}
+	serverName := d.serverName()
 	roots := cfg.RootCAs
 	cfg.InsecureSkipVerify = true
 	cfg.ServerName = serverName
@@ -250,6 +253,14 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 		}
 	}
 	return nil
+}
+
+// serverName is the name the certificate must show: tls_config.server_name, or the target's host.
+func (d *dialogue) serverName() string {
+	if n := d.mod.TLSConfig.ServerName; n != "" {
+		return n
+	}
+	return d.target.Host
 }
 
 // certificateRequired: port 25 is opportunistic TLS (RFC 7435). Senders

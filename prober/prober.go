@@ -100,6 +100,9 @@ type Result struct {
 	DANE *DANEResult
 	// Source is the source_ip_address the dialogue dialled from; zero: the system's choice.
 	Source netip.Addr
+	// TLSVersions is what tls_scan found, oldest version first: only the
+	// versions whose try was conclusive.
+	TLSVersions []TLSVersionAccepted
 
 	// Dials counts the connections the whole probe dialled (SMTP and the
 	// MTA-STS fetch), set by Run on the probe's own Result: 0 means no

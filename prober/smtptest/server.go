@@ -23,6 +23,9 @@ type Options struct {
 	// Cert enables STARTTLS, or implicit TLS with ImplicitTLS.
 	Cert        *tls.Certificate
 	ImplicitTLS bool
+	// MinTLSVersion and MaxTLSVersion bound the versions the server accepts;
+	// 0 is crypto/tls's default (TLS 1.2 to 1.3).
+	MinTLSVersion, MaxTLSVersion uint16
 	// Extensions are the EHLO lines after the first; nil gives a default set
 	// (with STARTTLS before TLS when Cert is set, AUTH after TLS when Users is set).
 	Extensions         []string
@@ -221,7 +224,7 @@ func (s *Server) serveSMTP(c *Conn) {
 	o := s.opts
 	tlsOn := false
 	if o.ImplicitTLS {
-		tc := tls.Server(c.Conn, &tls.Config{Certificates: []tls.Certificate{*o.Cert}})
+		tc := tls.Server(c.Conn, s.tlsConfig())
 		if tc.Handshake() != nil {
 			return
 		}
@@ -273,7 +276,7 @@ func (s *Server) serveSMTP(c *Conn) {
 			if o.CloseAfterStartTLS {
 				return
 			}
-			tc := tls.Server(c.Conn, &tls.Config{Certificates: []tls.Certificate{*o.Cert}})
+			tc := tls.Server(c.Conn, s.tlsConfig())
 			if tc.Handshake() != nil {
 				return
 			}
@@ -302,6 +305,11 @@ func (s *Server) serveSMTP(c *Conn) {
 			c.Reply(502, "5.5.2 Command not recognised")
 		}
 	}
+}
+
+func (s *Server) tlsConfig() *tls.Config {
+	o := s.opts
+	return &tls.Config{Certificates: []tls.Certificate{*o.Cert}, MinVersion: o.MinTLSVersion, MaxVersion: o.MaxTLSVersion}
 }
 
 func (s *Server) extensions(tlsOn bool) []string {
