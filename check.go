@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +126,9 @@ type checkReport struct {
 	Chosen     int          `json:"submission_port,omitempty"`
 	Verdict    string       `json:"verdict"`
 	Transcript string       `json:"transcript,omitempty"`
+
+	// TLSRPT is the domain's TLS-RPT record, with mx.tls_rpt.
+	TLSRPT *tlsrptReport `json:"tls_rpt,omitempty"`
 }
 
 type portReport struct {
@@ -150,6 +155,9 @@ type portReport struct {
 	SizeLimit     *int64             `json:"size_limit_bytes,omitempty"`
 	DANEMatch     *bool              `json:"dane_match,omitempty"`
 	MTASTSMatch   *bool              `json:"mta_sts_mx_match,omitempty"`
+	Source        string             `json:"source_address,omitempty"`
+	Extensions    map[string]bool    `json:"extensions_advertised,omitempty"`
+	TLSVersions   map[string]bool    `json:"tls_versions_accepted,omitempty"`
 	phaseOrder    []string
 }
 
@@ -162,6 +170,9 @@ func newCheckReport(req runner.Request, res *prober.Result, took time.Duration, 
 		}
 	})
 	r.Chosen = res.SubmissionPort
+	if res.MX != nil && res.MX.TLSRPT != nil {
+		r.TLSRPT = &tlsrptReport{Published: res.MX.TLSRPT.Published(), RUA: res.MX.TLSRPT.RUA}
+	}
 	r.Verdict = verdict(r, req, res)
 	return r
 }
@@ -244,6 +255,7 @@ func nestedVerdict(res *prober.Result) string {
 		if p := res.MX.MTASTS; p != nil {
 			v = fmt.Sprintf("MTA-STS policy %s (max_age %ds). ", p.Mode, p.MaxAge)
 		}
+		v += tlsrptVerdict(res.MX.TLSRPT)
 	}
 	working, total := res.Working(), len(res.Children())
 	switch f := res.Failure; {
@@ -273,6 +285,7 @@ func newPortReport(port int, transport config.Transport, res *prober.Result, now
 			p.CertDaysLeft = &days
 		}
 	}
+	p.addPosture(res)
 	p.Explanation = "works"
 	if f := res.Failure; f != nil {
 		p.Phase, p.Reason, p.ReplyCode = string(f.Phase), string(f.Reason), f.Code
@@ -337,17 +350,7 @@ func (r checkReport) writeText(w io.Writer) {
 		if len(phases) > 0 {
 			fmt.Fprintf(w, "  phases:     %s\n", strings.Join(phases, " · "))
 		}
-		if p.TLSVersion != "" {
-			fmt.Fprintf(w, "  tls:        %s, %s\n", p.TLSVersion, p.Cipher)
-			cert := "verifies"
-			if p.CertVerified != nil && !*p.CertVerified {
-				cert = "does NOT verify"
-			}
-			if p.CertDaysLeft != nil {
-				cert += fmt.Sprintf(", %.0f days left", *p.CertDaysLeft)
-			}
-			fmt.Fprintf(w, "  cert:       %s\n", cert)
-		}
+		p.writeTLS(w)
 		var findings []string
 		for _, f := range []struct {
 			name string
@@ -363,10 +366,89 @@ func (r checkReport) writeText(w io.Writer) {
 		if p.SizeLimit != nil {
 			fmt.Fprintf(w, "  size limit: %d bytes\n", *p.SizeLimit)
 		}
+		p.writePosture(w)
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "Verdict: %s\n", r.Verdict)
 	if r.Transcript != "" {
 		fmt.Fprintf(w, "\nTranscript:\n%s", r.Transcript)
 	}
+}
+
+// tlsrptReport is the domain's TLS-RPT record (mx.tls_rpt).
+type tlsrptReport struct {
+	Published bool     `json:"record"`
+	RUA       []string `json:"rua,omitempty"`
+}
+
+// tlsrptVerdict says in words what the TLS-RPT record means for reports.
+func tlsrptVerdict(t *prober.TLSRPT) string {
+	switch {
+	case t == nil:
+		return ""
+	case t.Records == 0:
+		return "No TLS-RPT record: senders cannot report TLS failures. "
+	case !t.Published():
+		return fmt.Sprintf("%d TLS-RPT records: senders use none. ", t.Records)
+	case len(t.RUA) == 0:
+		return "TLS-RPT record names no mailto: or https: rua: reports go nowhere. "
+	}
+	return "TLS-RPT reports go to " + strings.Join(t.RUA, ", ") + ". "
+}
+
+// addPosture fills what source_ip_address, smtp.require_extensions and tls_scan found.
+func (p *portReport) addPosture(res *prober.Result) {
+	if res.Source.IsValid() {
+		p.Source = res.Source.String()
+	}
+	for _, x := range res.Extensions {
+		if p.Extensions == nil {
+			p.Extensions = map[string]bool{}
+		}
+		p.Extensions[x.Name] = x.Advertised
+	}
+	for _, v := range res.TLSVersions {
+		if p.TLSVersions == nil {
+			p.TLSVersions = map[string]bool{}
+		}
+		p.TLSVersions[v.Version] = v.Accepted
+	}
+}
+
+// writeTLS writes the handshake's version, cipher and certificate, and the TLS scan.
+func (p portReport) writeTLS(w io.Writer) {
+	if p.TLSVersion != "" {
+		fmt.Fprintf(w, "  tls:        %s, %s\n", p.TLSVersion, p.Cipher)
+		cert := "verifies"
+		if p.CertVerified != nil && !*p.CertVerified {
+			cert = "does NOT verify"
+		}
+		if p.CertDaysLeft != nil {
+			cert += fmt.Sprintf(", %.0f days left", *p.CertDaysLeft)
+		}
+		fmt.Fprintf(w, "  cert:       %s\n", cert)
+	}
+	if len(p.TLSVersions) > 0 {
+		fmt.Fprintf(w, "  tls scan:   %s\n", yesNoList(p.TLSVersions, " accepted"))
+	}
+}
+
+// writePosture writes the source address and the required extensions.
+func (p portReport) writePosture(w io.Writer) {
+	if p.Source != "" {
+		fmt.Fprintf(w, "  source:     %s\n", p.Source)
+	}
+	if len(p.Extensions) > 0 {
+		fmt.Fprintf(w, "  extensions: %s\n", yesNoList(p.Extensions, ""))
+	}
+}
+
+// yesNoList writes "A: yes · B: no", sorted by name.
+func yesNoList(m map[string]bool, suffix string) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		out = append(out, k+suffix+": "+yesNo(&v))
+	}
+	return strings.Join(out, " · ")
 }

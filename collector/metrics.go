@@ -48,6 +48,12 @@ func collectDialogue(e emitter, r *prober.Result) {
 	if r.SizeLimit != nil {
 		e.gauge("probe_smtp_size_limit_bytes", "Message size limit from the SIZE extension (0: no fixed limit).", float64(*r.SizeLimit))
 	}
+	for _, x := range r.Extensions {
+		e.gauge("probe_smtp_extension_advertised", "1 if the EHLO that counts advertised this extension of smtp.require_extensions.", b2f(x.Advertised), "extension", x.Name)
+	}
+	for _, v := range r.TLSVersions {
+		e.gauge("probe_tls_version_accepted", "1 if the server completed a handshake at this TLS version (tls_scan); absent when the try did not get an answer.", b2f(v.Accepted), "version", v.Version)
+	}
 	collectFailure(e, r.Failure)
 	if t := r.TLS; t != nil {
 		e.gauge("probe_tls_version_info", "TLS version negotiated.", 1, "version", t.Version)
@@ -122,6 +128,12 @@ func collectMX(e emitter, r *prober.Result) {
 	if p := mx.MTASTS; p != nil {
 		e.gauge("probe_smtp_mta_sts_mode_info", "Mode of the domain's MTA-STS policy: enforce, testing or none.", 1, "mode", p.Mode)
 		e.gauge("probe_smtp_mta_sts_max_age_seconds", "max_age of the domain's MTA-STS policy.", float64(p.MaxAge))
+	}
+	if t := mx.TLSRPT; t != nil {
+		e.gauge("probe_smtp_tlsrpt_record", "1 if the domain publishes exactly one TLS-RPT record (v=TLSRPTv1 at _smtp._tls.<domain>), as senders require (RFC 8460).", b2f(t.Published()))
+		if t.Published() {
+			e.gauge("probe_smtp_tlsrpt_rua_valid", "1 if the TLS-RPT record names at least one report URI senders can use (mailto: or https:).", b2f(len(t.RUA) > 0))
+		}
 	}
 	for i, c := range r.Children() {
 		e.with(c.Labels...).flag("probe_smtp_mta_sts_mx_match", "1 if the MTA-STS policy's mx patterns name this MX host.", mx.Hosts[i].PolicyMatch)

@@ -146,6 +146,8 @@ func TestProbeMetricsGolden(t *testing.T) {
 		"submission":            submissionResult(),
 		"mx":                    mxResult(),
 		"all_addresses":         allAddressesResult(),
+		"posture":               postureResult(),
+		"tlsrpt":                tlsrptResult(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			golden := filepath.Join("testdata", name+".prom")
@@ -385,6 +387,8 @@ var contractMetrics = []string{
 	"probe_smtp_addresses", "probe_smtp_addresses_working", "probe_smtp_mx_hosts", "probe_smtp_mx_hosts_working",
 	"probe_smtp_dane_records", "probe_smtp_dane_validated", "probe_smtp_dane_match",
 	"probe_smtp_mta_sts_mode_info", "probe_smtp_mta_sts_max_age_seconds", "probe_smtp_mta_sts_mx_match",
+	// Beyond the anchors: required extensions, the TLS scan, TLS-RPT.
+	"probe_smtp_extension_advertised", "probe_tls_version_accepted", "probe_smtp_tlsrpt_record", "probe_smtp_tlsrpt_rua_valid",
 }
 
 // TestProbeMetricsMatchContract: the test Results together emit exactly the
@@ -394,9 +398,11 @@ func TestProbeMetricsMatchContract(t *testing.T) {
 		"phase": true, "reason": true, "port": true, "version": true, "cipher": true,
 		"fingerprint_sha256": true, "subject": true, "issuer": true, "subjectalternative": true, "serialnumber": true,
 		"address": true, "ip_version": true, "mx": true, "preference": true, "mode": true,
+		"extension": true,
 	}
 	seen := map[string]bool{}
-	for _, r := range []*prober.Result{starttlsSuccess(), greetingFailure(), untrustedCert(), submissionResult(), mxResult(), allAddressesResult()} {
+	for _, r := range []*prober.Result{starttlsSuccess(), greetingFailure(), untrustedCert(), submissionResult(), mxResult(), allAddressesResult(),
+		postureResult(), tlsrptResult()} {
 		for name, mf := range gather(t, r) {
 			seen[name] = true
 			if !slices.Contains(contractMetrics, name) {

@@ -50,6 +50,12 @@ type Module struct {
 	// Empty: opportunistic for port 25 and the mx prober, strict otherwise.
 	TLSVerification string `yaml:"tls_verification,omitempty"`
 	MX              MX     `yaml:"mx,omitempty"`
+	// SourceIPAddress is the local address every connection of the module
+	// is dialled from (an IP literal); empty: the system's choice.
+	SourceIPAddress string `yaml:"source_ip_address,omitempty"`
+	// TLSScan tries TLS 1.0 to 1.3 each on a connection of its own after
+	// the dialogue, to report which versions the server accepts.
+	TLSScan bool `yaml:"tls_scan,omitempty"`
 
 	// Allowed is the config's allowed_targets, copied into each module at
 	// load so the prober can check the address it is about to dial.
@@ -85,7 +91,18 @@ type SMTP struct {
 	CheckAuthEnforced   bool   `yaml:"check_auth_enforced"`
 	MailFrom            string `yaml:"mail_from"`
 	RcptTo              string `yaml:"rcpt_to"`
+	// RequireExtensions are EHLO keywords (upper case) the EHLO that counts
+	// must advertise; at most MaxRequiredExtensions.
+	RequireExtensions []string `yaml:"require_extensions,omitempty"`
+	// GreetingRegexp must match the greeting's text, EHLORegexp the text of
+	// the EHLO reply that counts: each line without its code, joined by "\n".
+	GreetingRegexp Regexp `yaml:"greeting_regexp,omitempty"`
+	EHLORegexp     Regexp `yaml:"ehlo_regexp,omitempty"`
 }
+
+// MaxRequiredExtensions bounds smtp.require_extensions, and so the
+// extension label's values.
+const MaxRequiredExtensions = 32
 
 // Auth is the credentials for AUTH after TLS. The password comes from
 // exactly one of Password, PasswordFile or PasswordEnv.
@@ -127,6 +144,8 @@ type Submission struct {
 type SubmissionPort struct {
 	Port   int    `yaml:"port"`
 	Prober string `yaml:"prober"` // starttls or tls
+	// SourceIPAddress overrides the module's source_ip_address on this port.
+	SourceIPAddress string `yaml:"source_ip_address,omitempty"`
 }
 
 // DefaultSubmissionPorts is the decision rule: 587 STARTTLS, then 465 implicit TLS, then 2525.
@@ -187,6 +206,9 @@ func (m *Module) fillDefaults() {
 	}
 	if a := m.SMTP.Auth; a != nil {
 		a.Mechanism = strings.ToUpper(a.Mechanism)
+	}
+	for i, e := range m.SMTP.RequireExtensions {
+		m.SMTP.RequireExtensions[i] = strings.ToUpper(e)
 	}
 }
 

@@ -189,6 +189,18 @@ func TestParseValidation(t *testing.T) {
 		{"submission port bad prober", "prober: submission\nsubmission:\n  ports: [{port: 25, prober: tcp}]", []string{"submission.ports[0].prober", `"tcp"`}},
 		{"missing ca_file", "prober: starttls\ntls_config: {ca_file: " + missingCA + "}", []string{"tls_config", "no-such-ca.pem"}},
 		{"bad min_version", "prober: starttls\ntls_config: {min_version: TLS99}", []string{"TLS99"}},
+		{"require_extensions not a keyword", "prober: tcp\nsmtp: {require_extensions: [PIPELINING, \"8BIT MIME\"]}", []string{"smtp.require_extensions[1]", `"8BIT MIME"`}},
+		{"require_extensions twice", "prober: tcp\nsmtp: {require_extensions: [dsn, DSN]}", []string{"smtp.require_extensions[1]", "DSN listed twice"}},
+		{"require_extensions too many", "prober: tcp\nsmtp: {require_extensions: [" + strings.Repeat("X,", 33) + "]}", []string{"smtp.require_extensions", "at most 32"}},
+		{"bad greeting_regexp", "prober: tcp\nsmtp: {greeting_regexp: 'ESMTP('}", []string{"smtp.greeting_regexp", "missing closing )"}},
+		{"bad ehlo_regexp", "prober: tcp\nsmtp: {ehlo_regexp: '[z-a]'}", []string{"smtp.ehlo_regexp", "invalid character class range"}},
+		{"source_ip_address a name", "prober: tcp\nsource_ip_address: mail.example.com", []string{"source_ip_address", `"mail.example.com"`}},
+		{"source_ip_address unspecified", "prober: tcp\nsource_ip_address: 0.0.0.0", []string{"source_ip_address", "unicast"}},
+		{"source_ip_address other family", "prober: tcp\nsource_ip_address: 2001:db8::25", []string{"source_ip_address", "is ip6 but preferred_ip_protocol is ip4"}},
+		{"submission port source other family", "prober: submission\npreferred_ip_protocol: ip6\nsubmission:\n  ports: [{port: 587, prober: starttls, source_ip_address: 192.0.2.1}]",
+			[]string{"submission.ports[0].source_ip_address", "is ip4"}},
+		{"tls_scan on tcp", "prober: tcp\ntls_scan: true", []string{"tls_scan", "not for prober tcp", "starttls, tls, submission or mx"}},
+		{"tls_rpt on starttls", "prober: starttls\nmx: {tls_rpt: true}", []string{"mx:", "only for prober mx"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			yml := "modules:\n  ok:\n    prober: tcp\n  m:\n" + indent(tc.yml, "    ")
@@ -462,9 +474,20 @@ modules:
       fail_if_auth_before_tls: true
       check_auth_enforced: true
       auth: {username: u, password_file: ` + pw + `, mechanism: LOGIN}
+      require_extensions: [SMTPUTF8, chunking]
+      greeting_regexp: '^mail\.example\.org ESMTP'
+      ehlo_regexp: '(?m)^PIPELINING$'
     tls_config: {server_name: smtp.example.org, insecure_skip_verify: true, min_version: TLS12}
+    source_ip_address: 2001:db8::25
+    tls_scan: true
   s:
     prober: submission
+    source_ip_address: 192.0.2.25
+    submission:
+      ports: [{port: 587, prober: starttls, source_ip_address: 192.0.2.26}, {port: 465, prober: tls}]
+  mx:
+    prober: mx
+    mx: {tls_rpt: true}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -634,5 +657,41 @@ func TestTLSVerificationDefaults(t *testing.T) {
 	}
 	if _, err := Parse([]byte("modules:\n  a: {prober: tls, tls_verification: sometimes}\n")); err == nil || !strings.Contains(err.Error(), "tls_verification") {
 		t.Errorf("bad tls_verification: %v", err)
+	}
+}
+
+// TestParseSMTPExpectations: extension names are upper-cased while decoding,
+// the regexps compiled and matching unanchored, unset ones matching anything.
+func TestParseSMTPExpectations(t *testing.T) {
+	c, err := Parse([]byte(`
+modules:
+  m:
+    prober: starttls
+    tls_scan: true
+    source_ip_address: 127.0.0.2
+    smtp:
+      require_extensions: [smtputf8, Chunking, 8BITMIME]
+      greeting_regexp: 'ESMTP Postfix'
+  plain:
+    prober: tcp
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Modules["m"]
+	if got := m.SMTP.RequireExtensions; !reflect.DeepEqual(got, []string{"SMTPUTF8", "CHUNKING", "8BITMIME"}) {
+		t.Errorf("require_extensions = %q", got)
+	}
+	if !m.SMTP.GreetingRegexp.Matches("mail.example.org ESMTP Postfix (Debian)") || m.SMTP.GreetingRegexp.Matches("mail ESMTP Exim") {
+		t.Error("greeting_regexp does not match as an unanchored RE2 pattern")
+	}
+	if !m.SMTP.EHLORegexp.Matches("anything") || !m.SMTP.EHLORegexp.IsZero() {
+		t.Error("an unset ehlo_regexp must match any text")
+	}
+	if !m.TLSScan || m.SourceIPAddress != "127.0.0.2" {
+		t.Errorf("tls_scan %v, source_ip_address %q", m.TLSScan, m.SourceIPAddress)
+	}
+	if y := string(c.Modules["plain"].YAML()); strings.Contains(y, "regexp") || strings.Contains(y, "require_extensions") {
+		t.Errorf("unset fields render:\n%s", y)
 	}
 }

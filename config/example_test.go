@@ -55,7 +55,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 
 	mx := c.Modules["mx"]
-	if !mx.AllAddresses || !mx.DANE || !mx.MX.MTASTS || mx.MX.Port != 25 || mx.MX.MTASTSPort != 443 || mx.DNSResolver != "" {
+	if !mx.AllAddresses || !mx.DANE || !mx.MX.MTASTS || !mx.MX.TLSRPT || mx.MX.Port != 25 || mx.MX.MTASTSPort != 443 || mx.DNSResolver != "" {
 		t.Errorf("mx: all_addresses %v, dane %v, mx %+v, dns_resolver %q", mx.AllAddresses, mx.DANE, mx.MX, mx.DNSResolver)
 	}
 

@@ -45,6 +45,7 @@ const (
 	OptSubmissionPorts                      // submission.ports
 	OptMX                                   // the mx block
 	OptServerName                           // tls_config.server_name: one server name for the target
+	OptTLSScan                              // tls_scan: needs TLS
 )
 
 // Kind is one prober kind: everything the rest of the code needs to know
@@ -77,19 +78,19 @@ var Kinds = []Kind{
 		Options: OptAllAddresses,
 		Summary: "greeting and EHLO over plain SMTP"},
 	{Name: "starttls", Shape: HostPort, Transport: StartTLS, DefaultPort: 587,
-		Options:         OptAuth | OptFailAuthBeforeTLS | OptAllAddresses | OptDANE | OptServerName,
+		Options:         OptAuth | OptFailAuthBeforeTLS | OptAllAddresses | OptDANE | OptServerName | OptTLSScan,
 		ChosenOtherwise: true,
 		Summary:         "STARTTLS, the certificate and optionally AUTH"},
 	{Name: "tls", Shape: HostPort, Transport: ImplicitTLS, DefaultPort: 465,
-		Options:        OptAuth | OptAllAddresses | OptServerName,
+		Options:        OptAuth | OptAllAddresses | OptServerName | OptTLSScan,
 		ChosenForPorts: []int{465},
 		Summary:        "implicit TLS, the certificate and optionally AUTH"},
 	{Name: "submission", Shape: Host, Transport: StartTLS,
-		Options:        OptAuth | OptFailAuthBeforeTLS | OptSubmissionPorts | OptServerName,
+		Options:        OptAuth | OptFailAuthBeforeTLS | OptSubmissionPorts | OptServerName | OptTLSScan,
 		ChosenForPorts: []int{0},
 		Summary:        "the host's submission ports (587 → 465 → 2525) and which one to use"},
 	{Name: "mx", Shape: Domain, Transport: StartTLS, DefaultPort: 25,
-		Options: OptAllAddresses | OptDANE | OptMX, Opportunistic: true,
+		Options: OptAllAddresses | OptDANE | OptMX | OptTLSScan, Opportunistic: true,
 		Summary: "a mail domain's MX hosts on port 25, DANE and MTA-STS"},
 }
 

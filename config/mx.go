@@ -16,6 +16,8 @@ type MX struct {
 	MTASTS bool `yaml:"mta_sts,omitempty"`
 	// MTASTSPort is where the policy is fetched over HTTPS: 443, as RFC 8461 says. Other values are for labs and tests.
 	MTASTSPort int `yaml:"mta_sts_port,omitempty"`
+	// TLSRPT looks up the domain's TLS-RPT record (RFC 8460) and reports it.
+	TLSRPT bool `yaml:"tls_rpt,omitempty"`
 }
 
 // DefaultMTASTSPort is where the policy is fetched: 443, as RFC 8461 says.

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -58,6 +60,8 @@ var moduleChecks = []func(m *Module, k Kind) error{
 	checkAuth,
 	checkSubmissionPorts,
 	checkMX,
+	checkSMTPExpectations,
+	checkSourceAddresses,
 }
 
 func (m *Module) validate() error {
@@ -113,6 +117,7 @@ var optionFields = []struct {
 	{OptMX, "mx", func(m *Module) bool { return m.MX != (MX{}) }, ""},
 	{OptServerName, "tls_config.server_name", func(m *Module) bool { return m.TLSConfig.ServerName != "" },
 		"each MX host's certificate is checked against its own name"},
+	{OptTLSScan, "tls_scan", func(m *Module) bool { return m.TLSScan }, "it tries TLS versions"},
 }
 
 // checkOptions refuses a field the module's kind does not take.
@@ -319,6 +324,72 @@ func checkMX(m *Module, k Kind) error {
 	}
 	if m.MX.MTASTS && (m.MX.MTASTSPort < 1 || m.MX.MTASTSPort > 65535) {
 		return fmt.Errorf("mx.mta_sts_port: must be 1-65535, got %d", m.MX.MTASTSPort)
+	}
+	return nil
+}
+
+// ehloKeyword is an EHLO keyword (RFC 5321 §4.1.1.1) as the prober keeps
+// one: upper case, at most 64 bytes.
+var ehloKeyword = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,63}$`)
+
+// checkSMTPExpectations: the required extensions are EHLO keywords, each
+// once and a bounded number of them; the regexps compiled.
+func checkSMTPExpectations(m *Module, _ Kind) error {
+	s := m.SMTP
+	if len(s.RequireExtensions) > MaxRequiredExtensions {
+		return fmt.Errorf("smtp.require_extensions: at most %d, got %d", MaxRequiredExtensions, len(s.RequireExtensions))
+	}
+	for i, e := range s.RequireExtensions {
+		if !ehloKeyword.MatchString(e) {
+			return fmt.Errorf("smtp.require_extensions[%d]: must be an EHLO keyword (letters, digits and -, at most 64), got %q", i, e)
+		}
+		if slices.Contains(s.RequireExtensions[:i], e) {
+			return fmt.Errorf("smtp.require_extensions[%d]: %s listed twice", i, e)
+		}
+	}
+	for _, f := range []struct {
+		field string
+		re    Regexp
+	}{{"smtp.greeting_regexp", s.GreetingRegexp}, {"smtp.ehlo_regexp", s.EHLORegexp}} {
+		if f.re.err != nil {
+			return fmt.Errorf("%s: %w", f.field, f.re.err)
+		}
+	}
+	return nil
+}
+
+// checkSourceAddresses: source_ip_address (the module's and each submission
+// port's) is a unicast IP literal of the family preferred_ip_protocol names:
+// a socket bound to it reaches only that family.
+func checkSourceAddresses(m *Module, _ Kind) error {
+	if err := checkSourceIP("source_ip_address", m.SourceIPAddress, m.PreferredIPProtocol); err != nil {
+		return err
+	}
+	for i, p := range m.Submission.Ports {
+		if err := checkSourceIP(fmt.Sprintf("submission.ports[%d].source_ip_address", i), p.SourceIPAddress, m.PreferredIPProtocol); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSourceIP(field, s, preferred string) error {
+	if s == "" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return fmt.Errorf("%s: must be an IP address, got %q", field, s)
+	}
+	if ip.IsUnspecified() || ip.IsMulticast() {
+		return fmt.Errorf("%s: must be a unicast address of this machine, got %s", field, s)
+	}
+	family := "ip6"
+	if ip.Unmap().Is4() {
+		family = "ip4"
+	}
+	if family != preferred {
+		return fmt.Errorf("%s: %s is %s but preferred_ip_protocol is %s: set preferred_ip_protocol: %s", field, s, family, preferred, family)
 	}
 	return nil
 }

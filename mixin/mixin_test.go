@@ -70,7 +70,7 @@ type reasonTable struct {
 
 // Reasons being added by the issue this mixin belongs to; the prober may
 // not define them yet on this branch.
-var newReasons = []string{"secret_unreadable", "internal", "auth_check_inconclusive", "token_unavailable"}
+var newReasons = []string{"secret_unreadable", "internal", "auth_check_inconclusive", "token_unavailable", "extension_missing", "unexpected_text"}
 
 // Every failure reason the prober defines (and the new ones) is owned by
 // exactly one list of reasons.libsonnet, and the generated promtool tests

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smtp-exporter/smtp_exporter/config"
 )
 
 // connect resolves and dials t, recording the resolve and connect phases.
@@ -31,10 +34,20 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 		d.res.IPProtocol = 4
 	}
 	addr := netip.AddrPortFrom(ip, uint16(d.target.Port)).String()
-	d.logger.Debug("connecting", "address", addr)
+	source := sourceAddr(d.mod)
+	if source.IsValid() {
+		d.logger.Debug("connecting", "address", addr, "source", source)
+	} else {
+		d.logger.Debug("connecting", "address", addr)
+	}
+	if source.IsValid() && source.Is4() != ip.Is4() {
+		return failWith(PhaseConnect, ReasonUnreachable, 0, fmt.Errorf("source_ip_address %s cannot reach %s: another address family", source, ip))
+	}
+	d.res.Source = source
+	d.addr = ip
 
 	start := d.begin(PhaseConnect)
-	c, err := dialTCP(ctx, addr)
+	c, err := dialTCP(ctx, addr, source)
 	d.timed(PhaseConnect, start)
 	if err != nil {
 		return fail(PhaseConnect, err)
@@ -51,20 +64,39 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 var ErrNoConnSlot = errors.New("no free connection slot before the deadline")
 
 // dialTCP is every TCP connection a probe makes (SMTP dialogues, the
-// MTA-STS policy fetch, the OAuth2 token request): it takes a slot of the run's ConnLimiter first,
-// counts the dial for Run, and gives the slot back when the connection closes.
-func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+// MTA-STS policy fetch, the OAuth2 token request): it takes a slot of the
+// run's ConnLimiter first, counts the dial for Run, and gives the slot back
+// when the connection closes. A valid source is the local address to dial from.
+func dialTCP(ctx context.Context, addr string, source netip.Addr) (net.Conn, error) {
 	env := envOf(ctx)
 	if err := env.Conns.acquire(ctx); err != nil {
 		return nil, err
 	}
 	env.dials.Add(1)
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	dialer := &net.Dialer{}
+	if source.IsValid() {
+		dialer.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(source, 0))
+	}
+	c, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		env.Conns.release()
+		var se *os.SyscallError
+		if source.IsValid() && errors.As(err, &se) && se.Syscall == "bind" {
+			err = fmt.Errorf("source_ip_address %s: cannot bind to it (not an address of this machine?): %w", source, err)
+		}
 		return nil, err
 	}
 	return &slotConn{Conn: c, release: env.Conns.release}, nil
+}
+
+// sourceAddr is the module's source_ip_address (validated at load), the
+// zero Addr when it has none.
+func sourceAddr(m config.Module) netip.Addr {
+	ip, err := netip.ParseAddr(m.SourceIPAddress)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
 }
 
 // slotConn gives its slot back on the first Close (TLS and HTTP close the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strings"
@@ -35,6 +36,9 @@ type dialogue struct {
 	// tokenRefusal is the error challenge of a server that refused the
 	// token (XOAUTH2, OAUTHBEARER), in words for the failure.
 	tokenRefusal string
+	addr         netip.Addr // the address dialled
+	// scanVersion is the one TLS version a tls_scan connection offers.
+	scanVersion uint16
 }
 
 type step func(ctx context.Context) *Failure
@@ -44,7 +48,9 @@ type step func(ctx context.Context) *Failure
 func server(tr config.Transport) ProbeFn {
 	return eachAddress(func(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
 		d := newDialogue(t, m, tr, logger)
-		return d.run(ctx, d.steps()...)
+		res := d.run(ctx, d.steps()...)
+		scanTLS(ctx, d)
+		return res
 	})
 }
 
@@ -167,7 +173,7 @@ func (d *dialogue) greeting(context.Context) *Failure {
 	if err := wantCode(rep, nil, d.mod.SMTP.ExpectGreetingCode); err != nil {
 		return fail(PhaseGreeting, err)
 	}
-	return nil
+	return d.expectGreeting(rep)
 }
 
 func (d *dialogue) ehloName() string {
@@ -198,6 +204,9 @@ func (d *dialogue) ehlo(context.Context) *Failure {
 		d.res.SizeLimit = nil
 		if n, ok := d.caps.size(); ok {
 			d.res.SizeLimit = &n
+		}
+		if f := d.expectEHLO(rep); f != nil {
+			return f
 		}
 	}
 	if d.c.tls {
@@ -238,10 +247,7 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 		return failWith(PhaseTLS, ReasonTLSHandshake, 0, err)
 	}
 	cfg := shared.Clone()
-	serverName := d.mod.TLSConfig.ServerName
-	if serverName == "" {
-		serverName = d.target.Host
-	}
+	serverName := d.serverName()
 	roots := cfg.RootCAs
 	cfg.InsecureSkipVerify = true
 	cfg.ServerName = serverName
@@ -269,6 +275,14 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 		}
 	}
 	return nil
+}
+
+// serverName is the name the certificate must show: tls_config.server_name, or the target's host.
+func (d *dialogue) serverName() string {
+	if n := d.mod.TLSConfig.ServerName; n != "" {
+		return n
+	}
+	return d.target.Host
 }
 
 // certificateRequired: port 25 is opportunistic TLS (RFC 7435). Senders

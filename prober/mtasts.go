@@ -186,7 +186,7 @@ func dialPolicyHost(ctx context.Context, host string, m config.Module) (net.Conn
 	if !m.Allowed.Allows(host, ip) {
 		return nil, fmt.Errorf("%w: %s resolves to %s", ErrTargetForbidden, host, ip)
 	}
-	return dialTCP(ctx, net.JoinHostPort(ip.String(), strconv.Itoa(m.MX.MTASTSPort)))
+	return dialTCP(ctx, net.JoinHostPort(ip.String(), strconv.Itoa(m.MX.MTASTSPort)), sourceAddr(m))
 }
 
 // parsePolicy reads "key: value" lines (RFC 8461 §3.2); unknown keys are

@@ -22,6 +22,8 @@ type MXResult struct {
 	Implicit bool          // no MX records: the domain itself is the MX (RFC 5321 §5.1)
 	Hosts    []MXHost      // by preference, at most maxMXHosts
 	MTASTS   *MTASTSPolicy // the valid policy fetched with mx.mta_sts, nil otherwise
+	// TLSRPT is the domain's TLS-RPT record with mx.tls_rpt; nil otherwise or when the lookup failed.
+	TLSRPT *TLSRPT
 }
 
 // MXHost is one MX host and its dialogue (one per address with all_addresses).
@@ -53,6 +55,10 @@ func probeMX(ctx context.Context, t Target, m config.Module, tr config.Transport
 			}
 			policyTook = time.Since(start)
 		})
+	}
+
+	if m.MX.TLSRPT {
+		wg.Go(func() { res.MX.TLSRPT = lookupTLSRPT(ctx, domain, m, logger) })
 	}
 
 	start := time.Now()

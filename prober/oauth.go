@@ -69,7 +69,7 @@ func dialTokenEndpoint(ctx context.Context, addr string, m config.Module) (net.C
 	if err != nil {
 		return nil, err
 	}
-	return dialTCP(ctx, net.JoinHostPort(ip.String(), port))
+	return dialTCP(ctx, net.JoinHostPort(ip.String(), port), sourceAddr(m))
 }
 
 // tokenExchange runs XOAUTH2 or OAUTHBEARER and returns the server's final

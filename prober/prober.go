@@ -80,6 +80,9 @@ type Result struct {
 	AuthSuccess        *bool
 	AuthEnforced       *bool
 	SizeLimit          *int64
+	// Extensions are smtp.require_extensions, each with whether the EHLO
+	// that counts advertised it; nil when none are required or that EHLO did not run.
+	Extensions []Extension
 
 	TLS     *TLSInfo
 	Failure *Failure
@@ -95,6 +98,11 @@ type Result struct {
 	MX *MXResult
 	// DANE is what the TLSA check found, with dane: true once TLS is up.
 	DANE *DANEResult
+	// Source is the source_ip_address the dialogue dialled from; zero: the system's choice.
+	Source netip.Addr
+	// TLSVersions is what tls_scan found, oldest version first: only the
+	// versions whose try was conclusive.
+	TLSVersions []TLSVersionAccepted
 
 	// Dials counts the connections the whole probe dialled (SMTP and the
 	// MTA-STS fetch), set by Run on the probe's own Result: 0 means no

@@ -12,6 +12,8 @@ const (
 	ReasonReset                 Reason = "reset"
 	ReasonBadReply              Reason = "bad_reply"
 	ReasonUnexpectedCode        Reason = "unexpected_code"
+	ReasonUnexpectedText        Reason = "unexpected_text"
+	ReasonExtensionMissing      Reason = "extension_missing"
 	ReasonStartTLSUnsupported   Reason = "starttls_unsupported"
 	ReasonTLSHandshake          Reason = "tls_handshake"
 	ReasonCertExpired           Reason = "cert_expired"
@@ -52,6 +54,8 @@ var reasons = []reasonInfo{
 	{ReasonReset, "the server closed or reset the connection mid-dialogue", false},
 	{ReasonBadReply, "the server's reply is not valid SMTP: garbage, over-long, no newline, endless multi-line", false},
 	{ReasonUnexpectedCode, "a reply code the dialogue did not expect: 421/554 greeting, 454 to STARTTLS, a 4xx in the auth check (`probe_smtp_failure_reply_code` has it)", true},
+	{ReasonUnexpectedText, "the greeting (at `greeting`) or the EHLO reply that counts (at `ehlo`) does not match `smtp.greeting_regexp` / `smtp.ehlo_regexp`: another server or software answers than expected. The probe log quotes the text", true},
+	{ReasonExtensionMissing, "at `ehlo`: the EHLO that counts (after TLS where TLS is used) does not advertise an extension of `smtp.require_extensions` (SMTPUTF8, CHUNKING… gone after an upgrade?); the probe log names the missing ones, `probe_smtp_extension_advertised{extension}` shows each", true},
 	{ReasonStartTLSUnsupported, "STARTTLS is not offered", true},
 	{ReasonTLSHandshake, "the TLS handshake failed: wrong port type (plaintext on a TLS port), or no common version or cipher", false},
 	{ReasonCertExpired, "the certificate has expired or is not yet valid", true},

@@ -44,7 +44,9 @@ func (r resolver) lookupAddrs(ctx context.Context, host string, m config.Module)
 		return []netip.Addr{ip.Unmap()}, nil
 	}
 	network := "ip"
-	if !m.IPProtocolFallback {
+	// A socket bound to source_ip_address reaches only its own family,
+	// which the validation made the preferred one.
+	if !m.IPProtocolFallback || m.SourceIPAddress != "" {
 		network = "ip4"
 		if m.PreferredIPProtocol == "ip6" {
 			network = "ip6"

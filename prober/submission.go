@@ -18,8 +18,12 @@ func probeSubmission(ctx context.Context, t Target, m config.Module, logger *slo
 		res.Ports[i].Port = p.Port
 		k, _ := config.KindOf(p.Prober) // validated: a kind of one server over TLS
 		probe := server(k.Transport)
+		pm := m
+		if p.SourceIPAddress != "" { // the port's own source overrides the module's
+			pm.SourceIPAddress = p.SourceIPAddress
+		}
 		wg.Go(func() {
-			res.Ports[i].Result = probeSafely(ctx, PhaseConnect, probe, Target{Host: t.Host, Port: p.Port}, m, logger.With("port", p.Port))
+			res.Ports[i].Result = probeSafely(ctx, PhaseConnect, probe, Target{Host: t.Host, Port: p.Port}, pm, logger.With("port", p.Port))
 		})
 	}
 	wg.Wait()

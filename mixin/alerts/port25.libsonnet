@@ -171,6 +171,19 @@ local u = import '../lib/utils.libsonnet';
             },
           },
           {
+            alert: 'SmtpTlsRptMissing',
+            // mx.tls_rpt: a domain with MTA-STS or DANE should publish a
+            // TLS-RPT record (RFC 8460) to hear of senders' TLS failures.
+            expr: u.lines(['probe_smtp_tlsrpt_record{%s} == 0 or probe_smtp_tlsrpt_rua_valid{%s} == 0' % [S, S]]),
+            'for': c.infoFor,
+            labels: { severity: 'info' },
+            annotations: {
+              summary: 'Domain publishes no usable TLS-RPT record',
+              description: domain % 'TLS-RPT record (_smtp._tls)' + ' is missing, duplicated or names no mailto: '
+                           + 'or https: report address: senders cannot report TLS failures to it.',
+            },
+          },
+          {
             alert: 'SmtpMtaStsNotEnforced',
             expr: u.lines(['probe_smtp_mta_sts_mode_info{%s, mode!="enforce"} == 1' % S]),
             'for': c.infoFor,

@@ -17,6 +17,8 @@
     auth_check_inconclusive: 'SmtpAuthCheckInconclusive',
     secret_unreadable: 'SmtpExporterSecretUnreadable',
     token_unavailable: 'SmtpExporterTokenUnavailable',
+    extension_missing: 'SmtpExtensionMissing',
+    unexpected_text: 'SmtpUnexpectedBanner',
     // A panic inside the exporter: smtp_exporter_probe_panics_total.
     internal: 'SmtpExporterProbePanics',
   },
@@ -92,6 +94,8 @@
     { scope: 'plain', phase: 'mail', reason: 'auth_check_inconclusive', alert: 'SmtpAuthCheckInconclusive' },
     { scope: 'port', phase: 'auth', reason: 'secret_unreadable', alert: 'SmtpExporterSecretUnreadable' },
     { scope: 'plain', phase: 'auth', reason: 'token_unavailable', alert: 'SmtpExporterTokenUnavailable' },
+    { scope: 'plain', phase: 'ehlo', reason: 'extension_missing', alert: 'SmtpExtensionMissing' },
+    { scope: 'port', phase: 'greeting', reason: 'unexpected_text', alert: 'SmtpUnexpectedBanner' },
     { scope: 'plain', phase: 'connect', reason: 'internal', alert: 'SmtpExporterProbePanics' },
     { scope: 'mx', phase: 'dane', reason: 'dane_mismatch', alert: 'SmtpDaneMismatch' },
     { scope: 'address', phase: 'dane', reason: 'dns', alert: 'SmtpDaneTlsaLookupFailed' },

@@ -116,6 +116,46 @@ local u = import '../lib/utils.libsonnet';
             },
           },
           {
+            alert: 'SmtpExtensionMissing',
+            // smtp.require_extensions: an extension the module requires is
+            // no longer advertised on the EHLO that counts (after a server
+            // upgrade: SMTPUTF8, CHUNKING, REQUIRETLS…).
+            expr: outage.expr(c, ['reason="extension_missing"'], availability=false),
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'SMTP server no longer advertises a required extension',
+              description: u.where + ' does not advertise every extension its module requires '
+                           + '(probe_smtp_extension_advertised says which). Clients that rely on it fall back or fail.',
+            },
+          },
+          {
+            alert: 'SmtpUnexpectedBanner',
+            // smtp.greeting_regexp / smtp.ehlo_regexp do not match: a
+            // different server answers (a load balancer's fallback, a
+            // misrouted VIP) or its configuration changed.
+            expr: outage.expr(c, ['reason="unexpected_text"'], availability=false),
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'SMTP greeting or EHLO text does not match the module',
+              description: 'The greeting or EHLO reply of ' + u.where + ' does not match the regular expression '
+                           + 'its module expects: another server may be answering. The probe log shows the text.',
+            },
+          },
+          {
+            alert: 'SmtpLegacyTLSAccepted',
+            // tls_scan: TLS 1.0 or 1.1 still accepted — a routine
+            // compliance finding (PCI DSS, BSI TR-02102), not an outage.
+            expr: u.lines(['probe_tls_version_accepted{%s, version=~"TLS 1[.][01]"} == 1' % S]),
+            'for': c.infoFor,
+            labels: { severity: 'info' },
+            annotations: {
+              summary: 'SMTP server accepts a legacy TLS version',
+              description: '{{ $labels.instance }}{{ with $labels.port }} port {{ . }}{{ end }}{{ with $labels.mx }} (MX {{ . }}){{ end }}'
+                           + ' (job {{ $labels.job }}) still completes a {{ $labels.version }} handshake. '
+                           + 'Disable TLS 1.0 and 1.1 unless a known client needs them.',
+            },
+          },
+          {
             alert: 'SmtpCertificateInvalid',
             // The certificate does not verify and the probe fails on it
             // (for an MX host: under an enforce MTA-STS policy).

@@ -813,6 +813,32 @@ function(config)
           },
         },
       },
+      lib.row('Posture (tls_scan, require_extensions, mx.tls_rpt)', 60),
+      lib.tablePanel(
+        'TLS versions accepted',
+        'With tls_scan: true, each TLS version tried on a connection of its own: 1 = the handshake completed. TLS 1.0 and 1.1 accepted is a compliance finding (SmtpLegacyTLSAccepted).',
+        [0, 61, 10, 6],
+        [
+          q.table('max by (vantage, port, mx, version) (probe_tls_version_accepted{S})', 'A'),
+        ],
+      ),
+      lib.tablePanel(
+        'Required extensions',
+        'With smtp.require_extensions: 1 when the EHLO that counts advertises the extension (SmtpExtensionMissing when not).',
+        [10, 61, 7, 6],
+        [
+          q.table('min by (vantage, port, extension) (probe_smtp_extension_advertised{S})', 'A'),
+        ],
+      ),
+      lib.stat(
+        'TLS-RPT record',
+        'With mx.tls_rpt: whether the domain publishes exactly one v=TLSRPTv1 record (A) that names a usable rua address (B); SmtpTlsRptMissing when not.',
+        [17, 61, 7, 6],
+        [
+          q.instant('min by (vantage) (probe_smtp_tlsrpt_record{S})', 'A', 'record {{vantage}}'),
+          q.instant('min by (vantage) (probe_smtp_tlsrpt_rua_valid{S})', 'B', 'rua {{vantage}}'),
+        ],
+      ) + { fieldConfig+: { defaults+: { thresholds+: { steps: [{ color: 'red', value: null }, { color: 'green', value: 1 }] } } + missing('not checked') } },
     ]
   ;
   lib.dashboard(

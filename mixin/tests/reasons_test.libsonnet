@@ -12,7 +12,7 @@ function(mixin)
   local steps = 30;
   local steady(v) = '%sx%d' % [v, steps];
 
-  local warningAlerts = ['SmtpAuthCheckInconclusive', 'SmtpExporterSecretUnreadable', 'SmtpExporterTokenUnavailable', 'SmtpExporterProbePanics', 'SmtpMtaStsPolicyBroken'];
+  local warningAlerts = ['SmtpAuthCheckInconclusive', 'SmtpExporterSecretUnreadable', 'SmtpExporterTokenUnavailable', 'SmtpExtensionMissing', 'SmtpUnexpectedBanner', 'SmtpExporterProbePanics', 'SmtpMtaStsPolicyBroken'];
   local severity(alert) = if std.member(warningAlerts, alert) then 'warning' else 'critical';
 
   local labelString(ls) = std.join(', ', ['%s="%s"' % [k, ls[k]] for k in std.objectFields(ls)]);

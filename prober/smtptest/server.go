@@ -23,6 +23,9 @@ type Options struct {
 	// Cert enables STARTTLS, or implicit TLS with ImplicitTLS.
 	Cert        *tls.Certificate
 	ImplicitTLS bool
+	// MinTLSVersion and MaxTLSVersion bound the versions the server accepts;
+	// 0 is crypto/tls's default (TLS 1.2 to 1.3).
+	MinTLSVersion, MaxTLSVersion uint16
 	// Extensions are the EHLO lines after the first; nil gives a default set
 	// (with STARTTLS before TLS when Cert is set, AUTH after TLS when Users is set).
 	Extensions         []string
@@ -68,6 +71,7 @@ type Server struct {
 	mu         sync.Mutex
 	commands   []string
 	violations []string
+	peers      []string
 }
 
 // NewServer starts a scripted server; it stops when the test ends.
@@ -114,6 +118,9 @@ func (s *Server) start(t TB) {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			s.peers = append(s.peers, c.RemoteAddr().(*net.TCPAddr).IP.String())
+			s.mu.Unlock()
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
@@ -134,6 +141,13 @@ func (s *Server) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.commands...)
+}
+
+// Peers are the IP addresses connections came from, in order.
+func (s *Server) Peers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.peers...)
 }
 
 // Violations are protocol breaches by clients: bare LF, talking before a reply.
@@ -214,7 +228,7 @@ func (s *Server) serveSMTP(c *Conn) {
 	o := s.opts
 	tlsOn := false
 	if o.ImplicitTLS {
-		tc := tls.Server(c.Conn, &tls.Config{Certificates: []tls.Certificate{*o.Cert}})
+		tc := tls.Server(c.Conn, s.tlsConfig())
 		if tc.Handshake() != nil {
 			return
 		}
@@ -266,7 +280,7 @@ func (s *Server) serveSMTP(c *Conn) {
 			if o.CloseAfterStartTLS {
 				return
 			}
-			tc := tls.Server(c.Conn, &tls.Config{Certificates: []tls.Certificate{*o.Cert}})
+			tc := tls.Server(c.Conn, s.tlsConfig())
 			if tc.Handshake() != nil {
 				return
 			}
@@ -295,6 +309,11 @@ func (s *Server) serveSMTP(c *Conn) {
 			c.Reply(502, "5.5.2 Command not recognised")
 		}
 	}
+}
+
+func (s *Server) tlsConfig() *tls.Config {
+	o := s.opts
+	return &tls.Config{Certificates: []tls.Certificate{*o.Cert}, MinVersion: o.MinTLSVersion, MaxVersion: o.MaxTLSVersion}
 }
 
 func (s *Server) extensions(tlsOn bool) []string {
