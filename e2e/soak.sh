@@ -161,7 +161,7 @@ kill -HUP "$SOAK_PROM_PID"
 soak_rules_loaded() { curl -fsS -m 2 "http://$SOAK_PROM/api/v1/rules" | grep -qF "\"file\":\"$SOAK_RULES\""; }
 wait_for "the soak's rules loaded" 15 soak_rules_loaded
 SOAK_START=$(date +%s)
-log "soak: ${SOAK_SECONDS}s, Prometheus $SOAK_PROM (pid $SOAK_PROM_PID) evaluating $SOAK_RULES verbatim, exporter $SOAK_EXPORTER, proxy $NS_J (pid $SOAK_PROXY_PID), loss 2 % ($SOAK_LOSS side)"
+log "soak: ${SOAK_SECONDS}s, Prometheus $SOAK_PROM (pid $SOAK_PROM_PID) evaluating $SOAK_RULES verbatim, exporter $SOAK_EXPORTER, proxy $NS_J (pid $SOAK_PROXY_PID), 2 % loss of the packets from $([[ "$SOAK_LOSS" == both ]] && echo "both sides" || echo "the server side")"
 
 # ------------------------------------------------------------------ test ---
 SOAK_RC=0

@@ -350,8 +350,8 @@ func (f soakFigures) String(s soak) string {
 	sort.Strings(phases)
 	fmt.Fprintf(&b, "  slowest of each phase: %s; connects of 0.9 s or more (a SYN retransmitted): %d\n", strings.Join(phases, ", "), p.slowConnects)
 	for _, l := range f.loss {
-		fmt.Fprintf(&b, "  packet loss (%s, %s side): %d of %d packets dropped (%.2f %%)\n",
-			l.chain, map[string]string{"OUTPUT": "server", "INPUT": "exporter"}[l.chain], l.dropped, l.packets, 100*float64(l.dropped)/float64(max(1, l.packets)))
+		fmt.Fprintf(&b, "  packet loss, packets from the %s (iptables %s): %d of %d dropped (%.2f %%)\n",
+			map[string]string{"OUTPUT": "proxy (server side)", "INPUT": "exporter"}[l.chain], l.chain, l.dropped, l.packets, 100*float64(l.dropped)/float64(max(1, l.packets)))
 	}
 	x := f.proxy
 	fmt.Fprintf(&b, "  delays injected: %d chunks over %d connections, %.1f s in total, mean %.0f ms, max %.3f s, %d stalls\n",
