@@ -19,6 +19,12 @@
 #   E2E_CMD='...'        run this shell command instead of `go test` (with the
 #                        same E2E_* environment), e.g. E2E_CMD=bash for a shell
 #   E2E_NO_EXPORTER=1    do not build/start the exporter (harness development)
+#   E2E_SOAK_SECONDS=120 the soak after the main tests (e2e/soak.sh): healthy
+#                        servers behind a delay-injecting proxy and 2 % packet
+#                        loss, the shipped rules verbatim; 0 skips it (the
+#                        default when extra go test args are given)
+#   E2E_SOAK_LOSS=server the soak's loss on the packets the server side sends;
+#                        `both` also on the exporter's (see e2e/soak.sh)
 #
 # What it sets up (addresses are exported to the tests as E2E_*):
 #   Postfix "pf-lo", a private instance (postfix -c TMP/pf-lo/etc) on loopback:
@@ -211,7 +217,7 @@ stop_postfix() {
 
 show_logs() {
 	local f
-	for f in "$T"/exporter.log "$T"/exporter-b.log "$T"/prometheus.log "$T"/alertmanager.log "$T"/pf-*/maillog \
+	for f in "$T"/exporter.log "$T"/exporter-b.log "$T"/prometheus.log "$T"/alertmanager.log "$T"/soak-*.log "$T"/pf-*/maillog \
 		"$T"/mtas/exim/log/mainlog "$T"/mtas/dovecot/dovecot.log; do
 		[[ -s "$f" ]] || continue
 		printf '\n----- last lines of %s -----\n' "$f" >&2
@@ -233,6 +239,7 @@ cleanup() {
 	stop_pid "$AM_PID"
 	stop_pid "$EXPORTER_B_PID"
 	stop_pid "$EXPORTER_PID"
+	if declare -F soak_cleanup >/dev/null; then soak_cleanup; fi
 	local p
 	for p in "${PF_INSTANCES[@]}"; do stop_postfix "$p"; done
 	mtas_stop
@@ -1070,4 +1077,5 @@ GOTEST_PID=$!
 rc=0
 wait "$GOTEST_PID" || rc=$?
 GOTEST_PID=""
+((rc != 0)) || [[ "${E2E_NO_EXPORTER:-0}" == 1 ]] || . "$REPO_ROOT/e2e/soak.sh"
 exit "$rc"
