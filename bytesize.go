@@ -14,6 +14,10 @@ type byteSize struct {
 	min  int
 }
 
+// maxByteSize bounds every size flag: more than 1 GiB of transcripts is a
+// typo, and it fits the int of 32-bit platforms.
+const maxByteSize = 1 << 30
+
 var byteUnits = []struct {
 	suffix string
 	mult   int
@@ -28,8 +32,8 @@ func (b byteSize) Set(s string) error {
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil || n < 0 || n > (1<<40)/mult {
-		return fmt.Errorf("--%s: %q is not a size in bytes (65536, 64KiB, 16MiB)", b.name, s)
+	if err != nil || n < 0 || n > maxByteSize/mult {
+		return fmt.Errorf("--%s: %q is not a size in bytes from 0 to 1GiB (65536, 64KiB, 16MiB)", b.name, s)
 	}
 	if n*mult < b.min {
 		return fmt.Errorf("--%s: %q is below the minimum of %d bytes", b.name, s, b.min)
