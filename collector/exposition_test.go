@@ -26,6 +26,18 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 		"openmetrics": "application/openmetrics-text;version=1.0.0",
 		"protobuf":    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
 		"prometheus":  "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3",
+		// Prometheus 3's default scrape protocols, and each of their formats alone.
+		"prometheus 3": "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4," +
+			"text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+		"openmetrics 0.0.1":     "application/openmetrics-text;version=0.0.1",
+		"text 1.0.0 utf-8":      "text/plain;version=1.0.0;escaping=allow-utf-8",
+		"text underscores":      "text/plain;version=1.0.0;escaping=underscores",
+		"openmetrics dots":      "application/openmetrics-text;version=1.0.0;escaping=dots",
+		"openmetrics values":    "application/openmetrics-text;version=1.0.0;escaping=values",
+		"protobuf text":         "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+		"protobuf compact-text": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text",
+		"protobuf utf-8":        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8",
+		"anything":              "*/*",
 	}
 	for name, res := range map[string]*prober.Result{
 		"starttls success": starttlsSuccess(), "greeting failure": greetingFailure(), "untrusted": untrustedCert(),
