@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -31,7 +32,7 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 		d.res.IPProtocol = 4
 	}
 	addr := netip.AddrPortFrom(ip, uint16(d.target.Port)).String()
-	d.logger.Debug("connecting", "address", addr)
+	logLine(d.logger, slog.LevelDebug, "connecting", slog.String("address", addr))
 
 	start := d.begin(PhaseConnect)
 	c, err := dialTCP(ctx, addr)

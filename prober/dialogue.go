@@ -117,7 +117,7 @@ func (d *dialogue) politeQuit(ctx context.Context, f *Failure) {
 	if d.res.GreetingCode == 0 && !d.greetedAfterHandshake(ctx) {
 		return
 	}
-	d.logger.Debug("C: QUIT")
+	logLine(d.logger, slog.LevelDebug, "C: QUIT")
 	if _, err := d.c.raw.Write([]byte("QUIT\r\n")); err != nil {
 		return
 	}

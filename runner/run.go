@@ -50,6 +50,7 @@ func (r *Runner) Run(ctx context.Context, req Request, timeout time.Duration) Ou
 	} else {
 		logger.Info("probe failed", "duration_seconds", took.Seconds(), "failure", FailureSummary(res))
 	}
+	tr.finish()
 	return Outcome{Result: res, Took: took, Transcript: tr}
 }
 
