@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -74,14 +76,53 @@ func (x *Exposition) compare(a, b sample) int {
 	return 0
 }
 
+// Format is an exposition format as negotiated, with how it is written.
+type Format struct {
+	format expfmt.Format
+	// text: the text format or OpenMetrics 1, written by appendText;
+	// otherwise (protobuf) by expfmt.
+	text, openMetrics bool
+}
+
+// FormatOf is f with how it is written.
+func FormatOf(f expfmt.Format) Format {
+	t := f.FormatType()
+	om := t == expfmt.TypeOpenMetrics && !strings.Contains(string(f), "version="+expfmt.OpenMetricsVersion_2_0_0)
+	return Format{format: f, text: t == expfmt.TypeTextPlain || om, openMetrics: om}
+}
+
+// ContentType is the format's media type with its parameters.
+func (f Format) ContentType() string { return string(f.format) }
+
+// TextFormat is the plain text format (0.0.4), for debug output and tests.
+var TextFormat = FormatOf(expfmt.NewFormat(expfmt.TypeTextPlain))
+
+// negotiated caches Negotiate's answers by Accept header: a scraper sends
+// the same one on every scrape, and parsing it costs some forty
+// allocations. At most maxNegotiated headers are kept.
+var (
+	negotiated      sync.Map // string → Format
+	negotiatedCount atomic.Int32
+)
+
+const maxNegotiated = 64
+
 // Negotiate picks the exposition format from the scraper's Accept header,
 // as promhttp does with OpenMetrics enabled: protobuf, OpenMetrics or text.
-func Negotiate(h http.Header) expfmt.Format {
-	return expfmt.NegotiateIncludingOpenMetrics(h)
+func Negotiate(h http.Header) Format {
+	accept := h.Get("Accept")
+	if f, ok := negotiated.Load(accept); ok {
+		return f.(Format)
+	}
+	f := FormatOf(expfmt.NegotiateIncludingOpenMetrics(h))
+	if negotiatedCount.Load() < maxNegotiated && negotiatedCount.Add(1) <= maxNegotiated {
+		negotiated.Store(accept, f)
+	}
+	return f
 }
 
 // Encode writes x in format.
-func Encode(w io.Writer, format expfmt.Format, x *Exposition) error {
+func Encode(w io.Writer, format Format, x *Exposition) error {
 	b, err := x.Append(nil, format)
 	if err != nil {
 		return err
@@ -94,30 +135,21 @@ func Encode(w io.Writer, format expfmt.Format, x *Exposition) error {
 // OpenMetrics, which Prometheus negotiates by default, are written here
 // directly; protobuf goes through client_model families and expfmt, as do
 // names that would need quoting (none of ours does).
-func (x *Exposition) Append(b []byte, format expfmt.Format) ([]byte, error) {
-	switch t := format.FormatType(); {
-	case (t == expfmt.TypeTextPlain || t == expfmt.TypeOpenMetrics && isOpenMetrics1(format)) && x.legacyNames():
-		return x.appendText(b, t == expfmt.TypeOpenMetrics), nil
-	default:
-		var buf bytesWriter
-		buf.b = b
-		enc := expfmt.NewEncoder(&buf, format)
-		for _, f := range x.dtoFamilies() {
-			if err := enc.Encode(f); err != nil {
-				return buf.b, err
-			}
-		}
-		if closer, ok := enc.(expfmt.Closer); ok {
-			return buf.b, closer.Close()
-		}
-		return buf.b, nil
+func (x *Exposition) Append(b []byte, format Format) ([]byte, error) {
+	if format.text && x.legacyNames() {
+		return x.appendText(b, format.openMetrics), nil
 	}
-}
-
-// isOpenMetrics1 is OpenMetrics 0.0.1 or 1.0.0, the versions negotiated;
-// 2.0.0 (which only an explicit format asks for) is left to expfmt.
-func isOpenMetrics1(format expfmt.Format) bool {
-	return !strings.Contains(string(format), "version="+expfmt.OpenMetricsVersion_2_0_0)
+	buf := bytesWriter{b: b}
+	enc := expfmt.NewEncoder(&buf, format.format)
+	for _, f := range x.dtoFamilies() {
+		if err := enc.Encode(f); err != nil {
+			return buf.b, err
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		return buf.b, closer.Close()
+	}
+	return buf.b, nil
 }
 
 // legacyNames: every metric and label name is written bare in every
@@ -160,5 +192,3 @@ func (x *Exposition) dtoFamilies() []*dto.MetricFamily {
 	return fams
 }
 
-// TextFormat is the plain text format (0.0.4), for debug output and tests.
-var TextFormat = expfmt.NewFormat(expfmt.TypeTextPlain)

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/smtp-exporter/smtp_exporter/prober"
 )
@@ -59,12 +61,36 @@ func TestExpositionMatchesRegistry(t *testing.T) {
 			if err := Encode(&got, f, Families(res, 250*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
-			if want.Header().Get("Content-Type") != string(f) {
-				t.Errorf("%s, %s: registry content type %q, ours %q", name, format, want.Header().Get("Content-Type"), f)
+			if want.Header().Get("Content-Type") != f.ContentType() {
+				t.Errorf("%s, %s: registry content type %q, ours %q", name, format, want.Header().Get("Content-Type"), f.ContentType())
 			}
 			if !bytes.Equal(want.Body.Bytes(), got.Bytes()) {
 				t.Errorf("%s, %s: our exposition differs from the registry's:\n--- registry\n%s\n--- ours\n%s", name, format, want.Body, got.Bytes())
 			}
 		}
+	}
+}
+
+// TestNegotiateCached: Negotiate answers as expfmt does, the first time and
+// from its cache, and keeps no more than maxNegotiated Accept headers
+// however many distinct ones clients send.
+func TestNegotiateCached(t *testing.T) {
+	for i := range 3 * maxNegotiated {
+		h := http.Header{}
+		h.Set("Accept", fmt.Sprintf("application/openmetrics-text;version=1.0.0;q=0.%d,text/plain;version=0.0.4;q=0.1", i%10+1))
+		if i%2 == 1 {
+			h.Set("Accept", fmt.Sprintf("text/plain;version=0.0.4;q=0.%d;x=%d", i%10+1, i))
+		}
+		want := FormatOf(expfmt.NegotiateIncludingOpenMetrics(h))
+		for range 2 {
+			if got := Negotiate(h); got != want {
+				t.Fatalf("Accept %q: %+v, want %+v", h.Get("Accept"), got, want)
+			}
+		}
+	}
+	kept := 0
+	negotiated.Range(func(any, any) bool { kept++; return true })
+	if kept > maxNegotiated {
+		t.Errorf("%d Accept headers cached, at most %d wanted", kept, maxNegotiated)
 	}
 }

@@ -32,7 +32,7 @@ func TestTextEncoderMatchesExpfmt(t *testing.T) {
 		expfmt.FmtText + "; escaping=allow-utf-8",
 		expfmt.FmtOpenMetrics_1_0_0 + "; escaping=underscores",
 	} {
-		got, err := x.Append(nil, format)
+		got, err := x.Append(nil, FormatOf(format))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestExpositionFallsBackForQuotedNames(t *testing.T) {
 	x := &Exposition{}
 	x.gauge("probe.dotted", "A UTF-8 name.", 1, []labelPair{{"label.dotted", "v"}})
 	format := expfmt.FmtText + "; escaping=allow-utf-8"
-	got, err := x.Append(nil, format)
+	got, err := x.Append(nil, FormatOf(format))
 	if err != nil {
 		t.Fatal(err)
 	}

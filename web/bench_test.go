@@ -23,7 +23,7 @@ import (
 func BenchmarkProbeHandler(b *testing.B) {
 	ca := smtptest.NewCA(b)
 	cert := ca.Issue(b, []string{"127.0.0.1"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	srv := smtptest.NewServer(b, smtptest.Options{Cert: &cert})
+	srv := smtptest.NewServer(b, smtptest.Options{Cert: &cert, GreetAtOnce: true})
 	cfgPath := filepath.Join(b.TempDir(), "c.yml")
 	if err := os.WriteFile(cfgPath, []byte("modules:\n  bench:\n    prober: starttls\n    smtp: {ehlo: bench.test}\n    tls_config: {ca_file: "+ca.PEMFile(b)+"}\n"), 0o600); err != nil {
 		b.Fatal(err)

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-
 	"github.com/smtp-exporter/smtp_exporter/collector"
 	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober"
@@ -69,7 +67,7 @@ const maxPooledAnswer = 64 << 10
 
 // answer writes the exposition in one piece with its length, uncompressed:
 // for a few kB, gzip would cost more CPU than it saves.
-func (h *Handler) answer(w http.ResponseWriter, format expfmt.Format, fams *collector.Exposition) {
+func (h *Handler) answer(w http.ResponseWriter, format collector.Format, fams *collector.Exposition) {
 	buf := answerBuffers.Get().(*[]byte)
 	defer func() {
 		if cap(*buf) <= maxPooledAnswer {
@@ -78,7 +76,7 @@ func (h *Handler) answer(w http.ResponseWriter, format expfmt.Format, fams *coll
 	}()
 	b, err := fams.Append((*buf)[:0], format) // on error, what was encoded is sent, as a streaming encoder would have
 	*buf = b
-	w.Header().Set("Content-Type", string(format))
+	w.Header().Set("Content-Type", format.ContentType())
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if _, werr := w.Write(b); err == nil {
 		err = werr
