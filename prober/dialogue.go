@@ -245,7 +245,12 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 
 	start := d.begin(PhaseTLS)
 	tc := tls.Client(d.c.raw, cfg)
-	err = tc.HandshakeContext(ctx)
+	// Not HandshakeContext: bindDeadline already ends the connection's I/O
+	// with ctx, and a second watch on ctx costs a context and a callback a
+	// probe. The error is ctx's when it ended the handshake, as there.
+	if err = tc.Handshake(); err != nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	d.timed(PhaseTLS, start)
 	if err != nil {
 		return fail(PhaseTLS, err)

@@ -96,6 +96,9 @@ func (c *conn) readReply() (reply, error) {
 			return rep, &protocolError{fmt.Sprintf("reply code changed from %d to %d within one reply", rep.code, code)}
 		}
 		rep.code = code
+		if rep.lines == nil && !last {
+			rep.lines = make([]string, 0, 8) // a multi-line reply: EHLO's has about eight
+		}
 		rep.lines = append(rep.lines, text)
 		if last {
 			return rep, nil
