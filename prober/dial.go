@@ -32,7 +32,7 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 		d.res.IPProtocol = 4
 	}
 	addr := netip.AddrPortFrom(ip, uint16(d.target.Port)).String()
-	logLine(d.logger, slog.LevelDebug, "connecting", slog.String("address", addr))
+	Log(d.logger, slog.LevelDebug, "connecting", slog.String("address", addr))
 
 	start := d.begin(PhaseConnect)
 	c, err := dialTCP(ctx, addr)

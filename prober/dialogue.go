@@ -117,7 +117,7 @@ func (d *dialogue) politeQuit(ctx context.Context, f *Failure) {
 	if d.res.GreetingCode == 0 && !d.greetedAfterHandshake(ctx) {
 		return
 	}
-	logLine(d.logger, slog.LevelDebug, "C: QUIT")
+	Log(d.logger, slog.LevelDebug, "C: QUIT")
 	if _, err := d.c.raw.Write([]byte("QUIT\r\n")); err != nil {
 		return
 	}
@@ -247,9 +247,11 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 	tc := tls.Client(d.c.raw, cfg)
 	// Not HandshakeContext: bindDeadline already ends the connection's I/O
 	// with ctx, and a second watch on ctx costs a context and a callback a
-	// probe. The error is ctx's when it ended the handshake, as there.
-	if err = tc.Handshake(); err != nil && ctx.Err() != nil {
-		err = ctx.Err()
+	// probe. The error is ctx's when ctx ended the handshake, as there.
+	if err = tc.Handshake(); err != nil {
+		if ctxErr := expired(ctx); ctxErr != nil {
+			err = ctxErr
+		}
 	}
 	d.timed(PhaseTLS, start)
 	if err != nil {

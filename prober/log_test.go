@@ -27,12 +27,12 @@ type sourcelessHandler struct{ keepingHandler }
 
 func (*sourcelessHandler) NeedsSource(context.Context, slog.Level) bool { return false }
 
-// TestLogLineSource: logLine's records name its caller as their source,
+// TestLogLineSource: Log's records name its caller as their source,
 // as logger.Debug's would, unless the handler says it shows no source;
 // a level the handler does not want makes no record.
 func TestLogLineSource(t *testing.T) {
 	h := &keepingHandler{level: slog.LevelDebug}
-	logLine(slog.New(h), slog.LevelDebug, "C: EHLO x", slog.Int("code", 250))
+	Log(slog.New(h), slog.LevelDebug, "C: EHLO x", slog.Int("code", 250))
 	if len(h.records) != 1 {
 		t.Fatalf("%d records", len(h.records))
 	}
@@ -46,13 +46,13 @@ func TestLogLineSource(t *testing.T) {
 	}
 
 	quiet := &sourcelessHandler{keepingHandler{level: slog.LevelDebug}}
-	logLine(slog.New(quiet), slog.LevelDebug, "S: 250 ok")
+	Log(slog.New(quiet), slog.LevelDebug, "S: 250 ok")
 	if len(quiet.records) != 1 || quiet.records[0].PC != 0 {
 		t.Errorf("a handler that shows no source got %d records, PC %v", len(quiet.records), quiet.records)
 	}
 
 	info := &keepingHandler{level: slog.LevelInfo}
-	logLine(slog.New(info), slog.LevelDebug, "S: 250 ok")
+	Log(slog.New(info), slog.LevelDebug, "S: 250 ok")
 	if len(info.records) != 0 {
 		t.Errorf("a debug record reached a handler at info")
 	}

@@ -87,7 +87,7 @@ func (c *conn) readReply() (reply, error) {
 		if esc := EscapeText(line); len(esc) != len(line) { // the server's bytes end up on terminals
 			logged = "S: " + esc
 		}
-		logLine(c.logger, slog.LevelDebug, logged)
+		Log(c.logger, slog.LevelDebug, logged)
 		code, last, text, err := parseReplyLine(line)
 		if err != nil {
 			return rep, err
@@ -139,7 +139,7 @@ func (c *conn) cmd(line string) (reply, error) {
 
 // cmdLogged sends line but writes logged to the transcript (for AUTH payloads).
 func (c *conn) cmdLogged(line, logged string) (reply, error) {
-	logLine(c.logger, slog.LevelDebug, "C: "+logged)
+	Log(c.logger, slog.LevelDebug, "C: "+logged)
 	if _, err := c.raw.Write([]byte(line + "\r\n")); err != nil {
 		return reply{}, err
 	}
