@@ -47,8 +47,21 @@ func Families(res *prober.Result, took time.Duration) *Exposition {
 	return x
 }
 
-// sort puts the samples in a registry's order.
-func (x *Exposition) sort() { slices.SortFunc(x.samples, x.compare) }
+// sort puts the samples in a registry's order. It sorts their indices and
+// then moves each sample once: sorting the samples themselves would move
+// their strings at every step.
+func (x *Exposition) sort() {
+	order := make([]int32, len(x.samples))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return x.compare(&x.samples[a], &x.samples[b]) })
+	sorted := make([]sample, len(x.samples))
+	for i, j := range order {
+		sorted[i] = x.samples[j]
+	}
+	x.samples = sorted
+}
 
 // gauge keeps one sample, its labels sorted by name as a registry sorts them.
 func (x *Exposition) gauge(name, help string, v float64, labels []labelPair) {
@@ -61,7 +74,7 @@ func (x *Exposition) gauge(name, help string, v float64, labels []labelPair) {
 
 // compare orders samples by name, then as a registry orders a family's
 // metrics: fewer labels first, then by label values in label-name order.
-func (x *Exposition) compare(a, b sample) int {
+func (x *Exposition) compare(a, b *sample) int {
 	if c := strings.Compare(a.name, b.name); c != 0 {
 		return c
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // appendText writes x in the text format (0.0.4 and 1.0.0 alike for names
@@ -53,6 +54,9 @@ func appendHeader(b []byte, name, help string, openMetrics bool) []byte {
 // appendEscaped escapes backslash and newline, and with quote the double
 // quote: the only bytes expfmt's escapers replace.
 func appendEscaped(b []byte, s string, quote bool) []byte {
+	if strings.IndexByte(s, '\\') < 0 && strings.IndexByte(s, '\n') < 0 && (!quote || strings.IndexByte(s, '"') < 0) {
+		return append(b, s...) // the usual case, found with the vectorised search
+	}
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
