@@ -204,4 +204,3 @@ func (x *Exposition) dtoFamilies() []*dto.MetricFamily {
 	}
 	return fams
 }
-
