@@ -20,9 +20,11 @@ func BenchmarkExposition(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = Families(res, 10*time.Millisecond).Append(buf[:0], Negotiate(h)); err != nil {
+		x := Families(res, 10*time.Millisecond)
+		if buf, err = x.Append(buf[:0], Negotiate(h)); err != nil {
 			b.Fatal(err)
 		}
+		x.Release()
 	}
 }
 

@@ -27,6 +27,9 @@ import (
 type Exposition struct {
 	samples []sample
 	labels  []labelPair // the samples' labels, each sample's run sorted by name
+	// For sort, kept to be reused: the samples' order, a second samples slice.
+	order []int32
+	spare []sample
 }
 
 // sample is one gauge: its family's name and help, its labels as
@@ -37,38 +40,68 @@ type sample struct {
 	lo, hi     int
 }
 
+// expositions are Expositions given back by Release, for the next probes:
+// the slices of a STARTTLS probe's 31 samples are some 5 kB.
+var expositions = sync.Pool{New: func() any {
+	return &Exposition{samples: make([]sample, 0, 48), labels: make([]labelPair, 0, 24)}
+}}
+
+// maxPooledSamples: an exposition larger than this (an mx probe's) is not reused.
+const maxPooledSamples = 1024
+
 // Families builds the exposition of a probe directly from its Result: a
 // registry per probe would add its collection and consistency checks to
 // every scrape for gauges that metrics.go already defines consistently.
+// Call Release once it is written.
 func Families(res *prober.Result, took time.Duration) *Exposition {
-	x := &Exposition{samples: make([]sample, 0, 48), labels: make([]labelPair, 0, 24)} // a STARTTLS probe has 31 samples, 10 labels
+	x := expositions.Get().(*Exposition)
 	probeMetrics{res: res, durationSeconds: took.Seconds()}.emit(emitter{sink: x})
 	x.sort()
 	return x
+}
+
+// Release gives x back to be reused; x must not be used after.
+func (x *Exposition) Release() {
+	if cap(x.samples) > maxPooledSamples {
+		return
+	}
+	clear(x.samples) // the strings of the probe's labels and values go with it
+	clear(x.labels)
+	x.samples, x.labels = x.samples[:0], x.labels[:0]
+	expositions.Put(x)
 }
 
 // sort puts the samples in a registry's order. It sorts their indices and
 // then moves each sample once: sorting the samples themselves would move
 // their strings at every step.
 func (x *Exposition) sort() {
-	order := make([]int32, len(x.samples))
-	for i := range order {
-		order[i] = int32(i)
+	x.order = x.order[:0]
+	for i := range x.samples {
+		x.order = append(x.order, int32(i))
 	}
-	slices.SortFunc(order, func(a, b int32) int { return x.compare(&x.samples[a], &x.samples[b]) })
-	sorted := make([]sample, len(x.samples))
-	for i, j := range order {
-		sorted[i] = x.samples[j]
+	slices.SortFunc(x.order, func(a, b int32) int { return x.compare(&x.samples[a], &x.samples[b]) })
+	sorted := x.spare[:0]
+	for _, i := range x.order {
+		sorted = append(sorted, x.samples[i])
 	}
-	x.samples = sorted
+	clear(x.samples)
+	x.samples, x.spare = sorted, x.samples[:0]
 }
 
 // gauge keeps one sample, its labels sorted by name as a registry sorts them.
 func (x *Exposition) gauge(name, help string, v float64, labels []labelPair) {
+	x.gaugePairs(name, help, v, labels, nil)
+}
+
+// gaugePairs is gauge with the labels given as an emitter has them: its
+// own, then name, value, name, value….
+func (x *Exposition) gaugePairs(name, help string, v float64, labels []labelPair, pairs []string) {
 	lo := len(x.labels)
 	x.labels = append(x.labels, labels...)
-	own := x.labels[lo:]
-	slices.SortFunc(own, func(a, b labelPair) int { return strings.Compare(a.name, b.name) })
+	for i := 0; i+1 < len(pairs); i += 2 {
+		x.labels = append(x.labels, labelPair{pairs[i], pairs[i+1]})
+	}
+	slices.SortFunc(x.labels[lo:], func(a, b labelPair) int { return strings.Compare(a.name, b.name) })
 	x.samples = append(x.samples, sample{name: name, help: help, value: v, lo: lo, hi: len(x.labels)})
 }
 
