@@ -36,7 +36,8 @@ type Outcome struct {
 
 // Run runs one probe of req under timeout.
 func (r *Runner) Run(ctx context.Context, req Request, timeout time.Duration) Outcome {
-	logger, tr := NewProbeLogger(r.Logger, r.ProberLevel, r.TranscriptMaxBytes, "module", req.ModuleName, "target", req.Target.String())
+	logger, tr := newProbeLogger(r.Logger, r.ProberLevel, r.TranscriptMaxBytes,
+		[]slog.Attr{slog.String("module", req.ModuleName), slog.String("target", req.Target.String())})
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 

@@ -47,12 +47,15 @@ type probeLogHandler struct {
 // probe record reaches the process log, and a handler with attributes
 // costs a few allocations to make.
 type processLog struct {
-	base   slog.Handler // the process logger's own handler: it says what is enabled
-	parent *processLog  // nil for the probe's own
-	attrs  []slog.Attr
-	group  string // WithGroup's name, in place of attrs
-	once   sync.Once
-	h      slog.Handler
+	base slog.Handler // the process logger's own handler
+	// enabled: the process log takes records at --log.prober's level, as
+	// it did when the probe began (a process log level is set at start).
+	enabled bool
+	parent  *processLog // nil for the probe's own
+	attrs   []slog.Attr
+	group   string // WithGroup's name, in place of attrs
+	once    sync.Once
+	h       slog.Handler
 }
 
 func (p *processLog) handler() slog.Handler {
@@ -106,12 +109,27 @@ const maxPooledText = 64 << 10
 // only, and the transcript its records go to, keeping at most maxBytes
 // (DefaultTranscriptMaxBytes when maxBytes <= 0).
 func NewProbeLogger(process *slog.Logger, level slog.Level, maxBytes int, attrs ...any) (*slog.Logger, *Transcript) {
+	return newProbeLogger(process, level, maxBytes, attrsOf(attrs))
+}
+
+// probeLog is what a probe's logger is made of, in one allocation.
+type probeLog struct {
+	logger  slog.Logger
+	handler probeLogHandler
+	tr      Transcript
+	dlg     dialogueUse
+	process processLog
+}
+
+func newProbeLogger(process *slog.Logger, level slog.Level, maxBytes int, attrs []slog.Attr) (*slog.Logger, *Transcript) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultTranscriptMaxBytes
 	}
-	tr := &Transcript{max: maxBytes, buf: transcriptBuffers.Get().(*[]byte)}
-	pl := &processLog{base: process.Handler(), attrs: attrsOf(attrs)}
-	return slog.New(&probeLogHandler{tr: tr, dlg: &dialogueUse{max: maxBytes}, process: pl, level: level}), tr
+	p := &probeLog{tr: Transcript{max: maxBytes, buf: transcriptBuffers.Get().(*[]byte)}, dlg: dialogueUse{max: maxBytes},
+		process: processLog{base: process.Handler(), enabled: process.Enabled(context.Background(), level), attrs: attrs}}
+	p.handler = probeLogHandler{tr: &p.tr, dlg: &p.dlg, process: &p.process, level: level}
+	p.logger = *slog.New(&p.handler)
+	return &p.logger, &p.tr
 }
 
 // attrsOf turns key-value pairs into attributes as slog.Logger.With does.
@@ -128,13 +146,13 @@ func (h *probeLogHandler) Enabled(context.Context, slog.Level) bool { return tru
 // NeedsSource: only a record that reaches the process log shows where it
 // was logged (the transcript does not), so the prober looks its caller up
 // only then (prober's logAt).
-func (h *probeLogHandler) NeedsSource(ctx context.Context, _ slog.Level) bool {
-	return h.process.base.Enabled(ctx, h.level)
+func (h *probeLogHandler) NeedsSource(context.Context, slog.Level) bool {
+	return h.process.enabled
 }
 
 func (h *probeLogHandler) Handle(ctx context.Context, r slog.Record) error {
 	h.tr.add(h.dlg, h.scope, r)
-	if !h.process.base.Enabled(ctx, h.level) {
+	if !h.process.enabled {
 		return nil
 	}
 	// Re-made with its text escaped: a JSON log leaves DEL and C1 controls as they are.
@@ -165,13 +183,13 @@ func (h *probeLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 		escaped[i] = escapeAttr(a)
 	}
 	return &probeLogHandler{tr: h.tr, scope: h.scope + string(b), dlg: &dialogueUse{max: h.tr.max / dialogueShare},
-		process: &processLog{base: h.process.base, parent: h.process, attrs: escaped}, level: h.level}
+		process: &processLog{base: h.process.base, enabled: h.process.enabled, parent: h.process, attrs: escaped}, level: h.level}
 }
 
 // WithGroup is not used by the probers; records keep their attributes ungrouped in the transcript.
 func (h *probeLogHandler) WithGroup(name string) slog.Handler {
 	return &probeLogHandler{tr: h.tr, scope: h.scope, dlg: h.dlg,
-		process: &processLog{base: h.process.base, parent: h.process, group: name}, level: h.level}
+		process: &processLog{base: h.process.base, enabled: h.process.enabled, parent: h.process, group: name}, level: h.level}
 }
 
 // add renders r as a line of the transcript if the budget allows; its text
