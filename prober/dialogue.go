@@ -46,7 +46,9 @@ func server(tr config.Transport) ProbeFn {
 }
 
 func newDialogue(t Target, m config.Module, tr config.Transport, logger *slog.Logger) *dialogue {
-	return &dialogue{target: t, mod: m, transport: tr, logger: logger, res: &Result{}, phase: PhaseConnect}
+	// Room for a STARTTLS dialogue's timings (connect to QUIT) at once.
+	res := &Result{Timings: make([]Timing, 0, 8)}
+	return &dialogue{target: t, mod: m, transport: tr, logger: logger, res: res, phase: PhaseConnect}
 }
 
 // steps are the dialogue's steps after connecting, by its transport.
