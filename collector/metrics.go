@@ -167,6 +167,10 @@ type sink interface {
 
 // gauge sends one sample; labelPairs are name, value, name, value….
 func (e emitter) gauge(name, help string, v float64, labelPairs ...string) {
+	if x, ok := e.sink.(*Exposition); ok { // every probe's path: no slice made for each sample
+		x.gaugePairs(name, help, v, e.labels, labelPairs)
+		return
+	}
 	labels := make([]labelPair, 0, len(e.labels)+len(labelPairs)/2)
 	labels = append(labels, e.labels...)
 	for i := 0; i+1 < len(labelPairs); i += 2 {

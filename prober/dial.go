@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -36,9 +37,9 @@ func (d *dialogue) connect(ctx context.Context) *Failure {
 	addr := netip.AddrPortFrom(ip, uint16(d.target.Port)).String()
 	source := sourceAddr(d.mod)
 	if source.IsValid() {
-		d.logger.Debug("connecting", "address", addr, "source", source)
+		Log(d.logger, slog.LevelDebug, "connecting", slog.String("address", addr), slog.String("source", source.String()))
 	} else {
-		d.logger.Debug("connecting", "address", addr)
+		Log(d.logger, slog.LevelDebug, "connecting", slog.String("address", addr))
 	}
 	if source.IsValid() && source.Is4() != ip.Is4() {
 		return failWith(PhaseConnect, ReasonUnreachable, 0, fmt.Errorf("source_ip_address %s cannot reach %s: another address family", source, ip))

@@ -55,7 +55,9 @@ func server(tr config.Transport) ProbeFn {
 }
 
 func newDialogue(t Target, m config.Module, tr config.Transport, logger *slog.Logger) *dialogue {
-	return &dialogue{target: t, mod: m, transport: tr, logger: logger, res: &Result{}, phase: PhaseConnect}
+	// Room for a STARTTLS dialogue's timings (connect to QUIT) at once.
+	res := &Result{Timings: make([]Timing, 0, 8)}
+	return &dialogue{target: t, mod: m, transport: tr, logger: logger, res: res, phase: PhaseConnect}
 }
 
 // steps are the dialogue's steps after connecting, by its transport.
@@ -126,7 +128,7 @@ func (d *dialogue) politeQuit(ctx context.Context, f *Failure) {
 	if d.res.GreetingCode == 0 && !d.greetedAfterHandshake(ctx) {
 		return
 	}
-	d.logger.Debug("C: QUIT")
+	Log(d.logger, slog.LevelDebug, "C: QUIT")
 	if _, err := d.c.raw.Write([]byte("QUIT\r\n")); err != nil {
 		return
 	}
@@ -254,7 +256,14 @@ func (d *dialogue) handshake(ctx context.Context) *Failure {
 
 	start := d.begin(PhaseTLS)
 	tc := tls.Client(d.c.raw, cfg)
-	err = tc.HandshakeContext(ctx)
+	// Not HandshakeContext: bindDeadline already ends the connection's I/O
+	// with ctx, and a second watch on ctx costs a context and a callback a
+	// probe. The error is ctx's when ctx ended the handshake, as there.
+	if err = tc.Handshake(); err != nil {
+		if ctxErr := expired(ctx); ctxErr != nil {
+			err = ctxErr
+		}
+	}
 	d.timed(PhaseTLS, start)
 	if err != nil {
 		return fail(PhaseTLS, err)

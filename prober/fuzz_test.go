@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,8 +49,12 @@ func FuzzParseEHLO(f *testing.F) {
 	f.Add("mail.example.com\nPIPELINING\nSIZE 10240000\nAUTH PLAIN LOGIN\nAUTH=PLAIN\nSTARTTLS")
 	f.Add("x\nSIZE\nSIZE -1\nSIZE 99999999999999999999")
 	f.Add("")
+	f.Add("x\nauth=login plain\nAUTH=\n  SIZE\t 10 \nSTARTTLS\u00a0x\nsTaRtTlS\n\xff\xfe y")
 	f.Fuzz(func(t *testing.T, text string) {
 		caps := parseEHLO(reply{code: 250, lines: strings.Split(text, "\n")})
+		if want := fieldsParseEHLO(reply{code: 250, lines: strings.Split(text, "\n")}); !maps.EqualFunc(caps, want, slices.Equal) {
+			t.Fatalf("parseEHLO = %q, strings.Fields would give %q", caps, want)
+		}
 		if n, ok := caps.size(); ok && n < 0 {
 			t.Fatalf("negative size %d", n)
 		}
@@ -78,4 +84,35 @@ func FuzzParseTarget(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v → %q → %+v, %v", s, tgt, tgt.String(), again, err)
 		}
 	})
+}
+
+// fieldsParseEHLO is parseEHLO as it was written with strings.Fields, the
+// reference the allocation-free parser must agree with.
+func fieldsParseEHLO(rep reply) capabilities {
+	caps := capabilities{}
+	params := 0
+	for _, line := range rep.lines[min(1, len(rep.lines)):] {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || len(fields[0]) > maxCapabilityBytes {
+			continue
+		}
+		kw := strings.ToUpper(fields[0])
+		if strings.HasPrefix(kw, "AUTH=") {
+			fields = append([]string{"AUTH", fields[0][5:]}, fields[1:]...)
+			kw = "AUTH"
+		}
+		if _, ok := caps[kw]; !ok {
+			caps[kw] = nil
+		}
+		for _, p := range fields[1:] {
+			if params == maxCapabilityParams {
+				break
+			}
+			if len(p) <= maxCapabilityBytes {
+				caps[kw] = append(caps[kw], strings.ToUpper(p))
+				params++
+			}
+		}
+	}
+	return caps
 }

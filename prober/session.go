@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Bounds on what a server may send, so a hostile one costs bounded memory.
@@ -37,6 +38,7 @@ type conn struct {
 	r      *bufio.Reader
 	logger *slog.Logger
 	tls    bool
+	w      []byte // the command being sent, reused
 }
 
 func newConn(c net.Conn, logger *slog.Logger) *conn {
@@ -87,7 +89,7 @@ func (c *conn) readReply() (reply, error) {
 		if esc := EscapeText(line); len(esc) != len(line) { // the server's bytes end up on terminals
 			logged = "S: " + esc
 		}
-		c.logger.Debug(logged)
+		Log(c.logger, slog.LevelDebug, logged)
 		code, last, text, err := parseReplyLine(line)
 		if err != nil {
 			return rep, err
@@ -96,6 +98,9 @@ func (c *conn) readReply() (reply, error) {
 			return rep, &protocolError{fmt.Sprintf("reply code changed from %d to %d within one reply", rep.code, code)}
 		}
 		rep.code = code
+		if rep.lines == nil && !last {
+			rep.lines = make([]string, 0, 8) // a multi-line reply: EHLO's has about eight
+		}
 		rep.lines = append(rep.lines, text)
 		if last {
 			return rep, nil
@@ -136,8 +141,9 @@ func (c *conn) cmd(line string) (reply, error) {
 
 // cmdLogged sends line but writes logged to the transcript (for AUTH payloads).
 func (c *conn) cmdLogged(line, logged string) (reply, error) {
-	c.logger.Debug("C: " + logged)
-	if _, err := c.raw.Write([]byte(line + "\r\n")); err != nil {
+	Log(c.logger, slog.LevelDebug, "C: "+logged)
+	c.w = append(append(c.w[:0], line...), "\r\n"...)
+	if _, err := c.raw.Write(c.w); err != nil {
 		return reply{}, err
 	}
 	return c.readReply()
@@ -157,34 +163,69 @@ const (
 
 // parseEHLO reads the extension lines of an EHLO reply, in any order. The
 // first line is the server's name. "AUTH=LOGIN" is the old spelling of AUTH.
-// What it keeps is copied out of the reply's lines, so they can be freed.
+// What it keeps is copied out of the reply's lines, so they can be freed;
+// the usual keywords and mechanisms are the package's own strings.
 func parseEHLO(rep reply) capabilities {
-	caps := capabilities{}
+	caps := make(capabilities, 8)
 	params := 0
 	for _, line := range rep.lines[min(1, len(rep.lines)):] {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || len(fields[0]) > maxCapabilityBytes {
+		first, rest := nextField(line)
+		if first == "" || len(first) > maxCapabilityBytes {
 			continue
 		}
-		kw := upperCopy(fields[0])
-		if strings.HasPrefix(kw, "AUTH=") {
-			fields = append([]string{"AUTH", fields[0][5:]}, fields[1:]...)
-			kw = "AUTH"
+		kw, mechanism, oldAuth := first, "", len(first) >= 5 && strings.EqualFold(first[:5], "AUTH=")
+		if oldAuth {
+			kw, mechanism = "AUTH", first[5:]
 		}
+		kw = capabilityWord(kw)
 		if _, ok := caps[kw]; !ok {
 			caps[kw] = nil
 		}
-		for _, p := range fields[1:] {
-			if params == maxCapabilityParams {
-				break
+		for params < maxCapabilityParams {
+			p := mechanism
+			if !oldAuth {
+				if p, rest = nextField(rest); p == "" {
+					break
+				}
 			}
+			oldAuth = false
 			if len(p) <= maxCapabilityBytes {
-				caps[kw] = append(caps[kw], upperCopy(p))
+				caps[kw] = append(caps[kw], capabilityWord(p))
 				params++
 			}
 		}
 	}
 	return caps
+}
+
+// nextField splits off the first space-separated field of s, as
+// strings.Fields would find it, without a slice of them all.
+func nextField(s string) (field, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	end := strings.IndexFunc(s, unicode.IsSpace)
+	if end < 0 {
+		return s, ""
+	}
+	return s[:end], s[end:]
+}
+
+// commonWords are the keywords and AUTH mechanisms real servers advertise.
+var commonWords = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range []string{"PIPELINING", "SIZE", "STARTTLS", "AUTH", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN",
+		"SMTPUTF8", "CHUNKING", "BINARYMIME", "ETRN", "VRFY", "EXPN", "HELP", "DELIVERBY", "REQUIRETLS", "XCLIENT",
+		"XFORWARD", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1", "SCRAM-SHA-256", "GSSAPI", "NTLM"} {
+		m[w] = w
+	}
+	return m
+}()
+
+// capabilityWord is s in upper case, never sharing s's memory.
+func capabilityWord(s string) string {
+	if w, ok := commonWords[s]; ok {
+		return w
+	}
+	return upperCopy(s)
 }
 
 // upperCopy is s in upper case, never sharing s's memory.

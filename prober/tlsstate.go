@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,7 +42,7 @@ type LeafInfo struct {
 func inspectTLS(state tls.ConnectionState, roots *x509.CertPool, serverName string, now time.Time) (*TLSInfo, error) {
 	info := &TLSInfo{
 		Version: tls.VersionName(state.Version),
-		Cipher:  tls.CipherSuiteName(state.CipherSuite),
+		Cipher:  cipherSuiteName(state.CipherSuite),
 	}
 	certs := state.PeerCertificates
 	if len(certs) == 0 {
@@ -73,8 +74,11 @@ func verify(certs []*x509.Certificate, roots *x509.CertPool, serverName string, 
 		return nil, x509.CertificateInvalidError{Cert: leaf, Reason: x509.Expired,
 			Detail: fmt.Sprintf("valid from %s to %s", leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
-	inter := x509.NewCertPool()
+	var inter *x509.CertPool // nil when the server sent its certificate alone
 	for _, c := range certs[1:] {
+		if inter == nil {
+			inter = x509.NewCertPool()
+		}
 		inter.AddCert(c)
 	}
 	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now})
@@ -107,8 +111,54 @@ func lastChainExpiry(chains [][]*x509.Certificate) time.Time {
 	return last
 }
 
+// cipherNames is tls.CipherSuiteName's table, made once: the function
+// builds the list of every suite anew on each call.
+var cipherNames = sync.OnceValue(func() map[uint16]string {
+	names := map[uint16]string{}
+	for _, c := range append(tls.InsecureCipherSuites(), tls.CipherSuites()...) {
+		names[c.ID] = c.Name
+	}
+	return names
+})
+
+func cipherSuiteName(id uint16) string {
+	if name, ok := cipherNames()[id]; ok {
+		return name
+	}
+	return tls.CipherSuiteName(id)
+}
+
+// leafInfos keeps leafInfo's answers by the certificate's fingerprint, up
+// to maxLeafInfos certificates: a monitor meets the same ones probe after
+// probe, and rendering their names takes some twenty allocations.
+var leafInfos struct {
+	sync.Mutex
+	byFingerprint map[[sha256.Size]byte]LeafInfo
+}
+
+const maxLeafInfos = 512
+
+// leafInfo identifies c; everything in it derives from c.Raw, which the
+// fingerprint covers.
 func leafInfo(c *x509.Certificate) LeafInfo {
 	sum := sha256.Sum256(c.Raw)
+	leafInfos.Lock()
+	info, ok := leafInfos.byFingerprint[sum]
+	leafInfos.Unlock()
+	if ok {
+		return info
+	}
+	info = newLeafInfo(c, sum)
+	leafInfos.Lock()
+	defer leafInfos.Unlock()
+	if len(leafInfos.byFingerprint) >= maxLeafInfos || leafInfos.byFingerprint == nil {
+		leafInfos.byFingerprint = make(map[[sha256.Size]byte]LeafInfo)
+	}
+	leafInfos.byFingerprint[sum] = info
+	return info
+}
+
+func newLeafInfo(c *x509.Certificate, sum [sha256.Size]byte) LeafInfo {
 	sans := append([]string{}, c.DNSNames...)
 	for _, ip := range c.IPAddresses {
 		sans = append(sans, ip.String())

@@ -36,20 +36,22 @@ type Outcome struct {
 
 // Run runs one probe of req under timeout.
 func (r *Runner) Run(ctx context.Context, req Request, timeout time.Duration) Outcome {
-	logger, tr := NewProbeLogger(r.Logger, r.ProberLevel, r.TranscriptMaxBytes, "module", req.ModuleName, "target", req.Target.String())
+	logger, tr := newProbeLogger(r.Logger, r.ProberLevel, r.TranscriptMaxBytes,
+		[]slog.Attr{slog.String("module", req.ModuleName), slog.String("target", req.Target.String())})
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	logger.Info("beginning probe", "prober", req.Module.Prober, "timeout_seconds", timeout.Seconds())
+	prober.Log(logger, slog.LevelInfo, "beginning probe", slog.String("prober", req.Module.Prober), slog.Float64("timeout_seconds", timeout.Seconds()))
 	start := time.Now()
 	res := prober.Run(ctx, r.probe(), req.Target, req.Module, logger,
 		prober.RunOptions{Conns: r.Conns, OnPanic: func(p *prober.PanicError) { r.panicked(req, p) }})
 	took := time.Since(start)
 	if res.Success() {
-		logger.Info("probe succeeded", "duration_seconds", took.Seconds())
+		prober.Log(logger, slog.LevelInfo, "probe succeeded", slog.Float64("duration_seconds", took.Seconds()))
 	} else {
-		logger.Info("probe failed", "duration_seconds", took.Seconds(), "failure", FailureSummary(res))
+		prober.Log(logger, slog.LevelInfo, "probe failed", slog.Float64("duration_seconds", took.Seconds()), slog.String("failure", FailureSummary(res)))
 	}
+	tr.finish()
 	return Outcome{Result: res, Took: took, Transcript: tr}
 }
 

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -14,28 +13,35 @@ func FailureSummary(r *prober.Result) string {
 	var parts []string
 	r.Walk(func(n prober.Node) {
 		if f := n.Result.Failure; f != nil {
-			parts = append(parts, where(n)+fmt.Sprintf("%s/%s", f.Phase, f.Reason))
+			parts = append(parts, where(n)+string(f.Phase)+"/"+string(f.Reason))
 		}
 	})
 	return strings.Join(parts, ", ")
 }
 
 // PhaseSummary is the phase timings for the landing page: the probe's own,
-// then a line "[where] …" for each nested result that ran any.
+// then a line "[where] …" for each nested result that ran any. It runs for
+// every probe, so each line is built in one buffer.
 func PhaseSummary(r *prober.Result) []string {
 	var lines []string
+	var b []byte
 	r.Walk(func(n prober.Node) {
-		var parts []string
+		b = b[:0]
+		if len(n.Path) > 0 {
+			b = append(append(append(b, '['), strings.Join(n.Path, " ")...), "] "...)
+		}
+		prefix := len(b)
 		for _, ph := range prober.Phases {
 			if d, ok := n.Result.Duration(ph); ok {
-				parts = append(parts, fmt.Sprintf("%s %s", ph, d.Round(100*time.Microsecond)))
+				if len(b) > prefix {
+					b = append(b, " · "...)
+				}
+				b = append(append(append(b, ph...), ' '), d.Round(100*time.Microsecond).String()...)
 			}
 		}
-		switch {
-		case len(n.Path) > 0 && len(parts) > 0:
-			lines = append(lines, fmt.Sprintf("[%s] %s", strings.Join(n.Path, " "), strings.Join(parts, " · ")))
-		case len(n.Path) == 0 && (len(parts) > 0 || len(r.Children()) == 0):
-			lines = append(lines, strings.Join(parts, " · "))
+		ran := len(b) > prefix
+		if ran || len(n.Path) == 0 && len(r.Children()) == 0 {
+			lines = append(lines, string(b))
 		}
 	})
 	return lines

@@ -2,14 +2,16 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"unsafe"
+	"time"
 
+	"github.com/smtp-exporter/smtp_exporter/config"
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
 
@@ -101,10 +103,34 @@ func TestTranscriptDialogues(t *testing.T) {
 	})
 }
 
-// TestTranscriptEntryBytes: entryBytes covers what an entry costs besides its strings.
-func TestTranscriptEntryBytes(t *testing.T) {
-	if got := unsafe.Sizeof(transcriptEntry{}); got > entryBytes {
-		t.Errorf("a transcriptEntry is %d bytes, entryBytes counts %d", got, entryBytes)
+// TestTranscriptCountsItsText: the budget counts the bytes of the lines
+// kept, so what Size tells the history is what String renders.
+func TestTranscriptCountsItsText(t *testing.T) {
+	for _, lines := range []int{0, 3, 100} {
+		logger, tr := NewProbeLogger(discardLogger(), slog.LevelDebug, 4096)
+		for i := range lines {
+			logger.Debug(fmt.Sprintf("S: 250-%d %s", i, line2K[:100]), "code", 250, "err", errors.New("x y"))
+		}
+		size := tr.Size()
+		if text := tr.String(); size != len(text) || len(text) > 4096+200 {
+			t.Errorf("%d lines: Size %d before String, which renders %d bytes (budget 4096)", lines, size, len(text))
+		}
+	}
+}
+
+// TestTranscriptLine: a line is the time as "15:04:05.000", the level
+// padded to five, the message, the dialogue's and the record's attributes.
+func TestTranscriptLine(t *testing.T) {
+	for _, at := range []time.Time{time.Date(2026, 1, 2, 3, 4, 5, 6_999_999, time.Local), time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC), {}} {
+		_, tr := NewProbeLogger(discardLogger(), slog.LevelDebug, 0)
+		h := &probeLogHandler{tr: tr, scope: " port=587", dlg: &dialogueUse{max: 1 << 20}}
+		r := slog.NewRecord(at, slog.LevelInfo, "probe step failed", 0)
+		r.AddAttrs(slog.Int("code", -421), slog.Float64("seconds", 0.25), slog.String("err", `say "hi"=x`), slog.String("empty", ""))
+		tr.add(h.dlg, h.scope, r)
+		want := at.Format("15:04:05.000") + ` INFO  probe step failed port=587 code=-421 seconds=0.25 err="say \"hi\"=x" empty=""` + "\n"
+		if got := tr.String(); got != want {
+			t.Errorf("line\n%q, want\n%q", got, want)
+		}
 	}
 }
 
@@ -164,6 +190,35 @@ func TestProbeLogger(t *testing.T) {
 			}
 		} else if !strings.Contains(process.String(), tc.wantProcess) {
 			t.Errorf("level %s: process log %q, want %q", tc.proberLevel, process.String(), tc.wantProcess)
+		}
+	}
+}
+
+// TestProcessLogShowsSource: a record that reaches the process log still
+// says where the prober logged it (the prober skips that look-up only for
+// records that do not), and the transcript gets every line either way.
+func TestProcessLogShowsSource(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.Options{GreetAtOnce: true})
+	req, err := Resolve(config.Builtin(), srv.Addr, "tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		proberLevel slog.Level
+		wantSource  bool
+	}{{slog.LevelDebug, false}, {slog.LevelInfo, true}} {
+		var process bytes.Buffer
+		r := &Runner{Logger: slog.New(slog.NewTextHandler(&process, &slog.HandlerOptions{AddSource: true, Level: slog.LevelInfo})), ProberLevel: tc.proberLevel}
+		out := r.Run(t.Context(), req, 5*time.Second)
+		if !strings.Contains(out.Transcript.String(), "DEBUG S: 220 ") {
+			t.Errorf("--log.prober=%s: no greeting in the transcript:\n%s", tc.proberLevel, out.Transcript)
+		}
+		greeting := regexp.MustCompile(`(?m)^.*msg="S: 220 .*$`).FindString(process.String())
+		if got := greeting != ""; got != tc.wantSource {
+			t.Errorf("--log.prober=%s: greeting in the process log %v, want %v:\n%s", tc.proberLevel, got, tc.wantSource, process.String())
+		}
+		if tc.wantSource && !regexp.MustCompile(`source=\S*prober/session\.go:\d+ `).MatchString(greeting) {
+			t.Errorf("the process log's greeting does not say where the prober logged it: %s", greeting)
 		}
 	}
 }

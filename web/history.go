@@ -43,6 +43,10 @@ type History struct {
 	nextID   int64
 	recent   []*Probe
 	failures []*Probe
+	// kept is the bytes of the kept probes as the byte bound counts them:
+	// each once, the successes in recent and every failure (a failure in
+	// recent is also among the last limit failures).
+	kept int
 }
 
 // NewHistory keeps up to limit probes (0 keeps none) within DefaultHistoryMaxBytes.
@@ -67,12 +71,20 @@ func (h *History) Add(p *Probe) {
 	if h.limit <= 0 {
 		return
 	}
-	h.recent = appendBounded(h.recent, p, h.limit)
-	if !p.Success {
-		h.failures = appendBounded(h.failures, p, h.limit)
+	var dropped *Probe
+	if h.recent, dropped = appendBounded(h.recent, p, h.limit); dropped != nil && dropped.Success {
+		h.kept -= dropped.size
 	}
-	for kept := h.keptBytesLocked(); kept > h.maxBytes && h.dropOldest(); {
-		kept = h.keptBytesLocked()
+	if !p.Success {
+		if h.failures, dropped = appendBounded(h.failures, p, h.limit); dropped != nil {
+			h.kept -= dropped.size
+		}
+	}
+	h.kept += p.size
+	for h.kept > h.maxBytes {
+		if !h.dropOldest() {
+			break
+		}
 	}
 }
 
@@ -91,28 +103,13 @@ func probeSize(p *Probe) int {
 	return n
 }
 
-// keptBytesLocked adds up the kept probes' sizes. A failure in recent is
-// also in failures (it is among the last limit failures), so successes
-// from recent and all of failures count each probe once.
-func (h *History) keptBytesLocked() int {
-	n := 0
-	for _, p := range h.recent {
-		if p.Success {
-			n += p.size
-		}
-	}
-	for _, p := range h.failures {
-		n += p.size
-	}
-	return n
-}
-
 // dropOldest removes the oldest success, or when none is kept the oldest
 // failure: failures are what the history keeps longest.
 func (h *History) dropOldest() bool {
 	for i, p := range h.recent {
 		if p.Success {
 			h.recent = slices.Delete(h.recent, i, i+1)
+			h.kept -= p.size
 			return true
 		}
 	}
@@ -122,6 +119,7 @@ func (h *History) dropOldest() bool {
 	oldest := h.failures[0]
 	h.failures = slices.Delete(h.failures, 0, 1)
 	h.recent = slices.DeleteFunc(h.recent, func(p *Probe) bool { return p == oldest })
+	h.kept -= oldest.size
 	return true
 }
 
@@ -129,15 +127,17 @@ func (h *History) dropOldest() bool {
 func (h *History) keptBytes() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.keptBytesLocked()
+	return h.kept
 }
 
-func appendBounded(s []*Probe, p *Probe, limit int) []*Probe {
+// appendBounded appends p to s, dropping the oldest beyond limit (one at most).
+func appendBounded(s []*Probe, p *Probe, limit int) (_ []*Probe, dropped *Probe) {
 	s = append(s, p)
 	if len(s) > limit {
-		s = slices.Delete(s, 0, len(s)-limit)
+		dropped = s[0]
+		s = slices.Delete(s, 0, 1)
 	}
-	return s
+	return s, dropped
 }
 
 // List returns the kept probes, newest first.

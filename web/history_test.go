@@ -62,3 +62,25 @@ func TestHistoryByteBound(t *testing.T) {
 		}
 	})
 }
+
+// TestHistoryKeptBytes: the running count of kept bytes, which Add keeps
+// instead of adding up the history on every probe, is what adding up the
+// kept probes gives, whatever the mix of successes, failures and sizes.
+func TestHistoryKeptBytes(t *testing.T) {
+	h := NewBoundedHistory(7, 3000)
+	for i := range 500 {
+		h.Add(&Probe{Success: i%3 != 0 && i%7 != 1, log: fixedLog(i * 37 % 900)})
+		want := 0
+		for _, p := range h.recent {
+			if p.Success {
+				want += p.size
+			}
+		}
+		for _, p := range h.failures {
+			want += p.size
+		}
+		if got := h.keptBytes(); got != want || got > 3000 {
+			t.Fatalf("after probe %d: %d bytes counted, %d kept (bound 3000)", i, got, want)
+		}
+	}
+}

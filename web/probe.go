@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
+	"sync"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/smtp-exporter/smtp_exporter/collector"
 	"github.com/smtp-exporter/smtp_exporter/config"
@@ -31,7 +31,8 @@ type Handler struct {
 
 // ServeHTTP is /probe: validate, run under the limits, remember, answer.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, timeout, err := h.request(r)
+	q := r.URL.Query()
+	req, timeout, err := h.request(q, r.Header)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -49,23 +50,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.record(req, out)
 	fams := collector.Families(out.Result, out.Took)
-	if debug, _ := strconv.ParseBool(r.URL.Query().Get("debug")); debug {
+	defer fams.Release()
+	if debug, _ := strconv.ParseBool(q.Get("debug")); debug {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff") // the transcript is text the server chose
 		_, _ = w.Write(debugOutput(fams, out.Transcript.String(), req))
 		return
 	}
-	// A probe's exposition is a few kB, sent uncompressed: gzip would cost more CPU than it saves.
-	format := collector.Negotiate(r.Header)
-	w.Header().Set("Content-Type", string(format))
-	if err := collector.Encode(w, format, fams); err != nil {
+	h.answer(w, collector.Negotiate(r.Header), fams)
+}
+
+// answerBuffers hold expositions being written: a few kB a probe, reused
+// up to maxPooledAnswer (an mx probe's may be a hundred times larger).
+var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 64 << 10
+
+// answer writes the exposition in one piece with its length, uncompressed:
+// for a few kB, gzip would cost more CPU than it saves.
+func (h *Handler) answer(w http.ResponseWriter, format collector.Format, fams *collector.Exposition) {
+	buf := answerBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledAnswer {
+			answerBuffers.Put(buf)
+		}
+	}()
+	b, err := fams.Append((*buf)[:0], format) // on error, what was encoded is sent, as a streaming encoder would have
+	*buf = b
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if _, werr := w.Write(b); err == nil {
+		err = werr
+	}
+	if err != nil {
 		h.Runner.Logger.Debug("writing probe response", "err", err)
 	}
 }
 
 // request reads and validates the probe request and its deadline.
-func (h *Handler) request(r *http.Request) (runner.Request, time.Duration, error) {
-	q := r.URL.Query()
+func (h *Handler) request(q url.Values, header http.Header) (runner.Request, time.Duration, error) {
 	req, err := runner.Resolve(h.Config.Get(), q.Get("target"), q.Get("module"))
 	if err != nil {
 		if _, ok := err.(*runner.UnknownModuleError); ok {
@@ -73,7 +96,7 @@ func (h *Handler) request(r *http.Request) (runner.Request, time.Duration, error
 		}
 		return req, 0, err
 	}
-	timeout, err := probeTimeout(time.Duration(req.Module.Timeout), r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"), h.TimeoutOffset)
+	timeout, err := probeTimeout(time.Duration(req.Module.Timeout), header.Get("X-Prometheus-Scrape-Timeout-Seconds"), h.TimeoutOffset)
 	return req, timeout, err
 }
 
@@ -122,7 +145,7 @@ func probeTimeout(module time.Duration, header string, offset time.Duration) (ti
 	return min(module, scrape), nil
 }
 
-func debugOutput(fams []*dto.MetricFamily, transcript string, req runner.Request) []byte {
+func debugOutput(fams *collector.Exposition, transcript string, req runner.Request) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Probe of %s with module %s (prober %s)\n\n", req.Target, req.ModuleName, req.Module.Prober)
 	b.WriteString("Logs for the probe:\n")
