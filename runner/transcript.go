@@ -145,7 +145,7 @@ func (h *probeLogHandler) Enabled(context.Context, slog.Level) bool { return tru
 
 // NeedsSource: only a record that reaches the process log shows where it
 // was logged (the transcript does not), so the prober looks its caller up
-// only then (prober's logAt).
+// only then (prober.Log).
 func (h *probeLogHandler) NeedsSource(context.Context, slog.Level) bool {
 	return h.process.enabled
 }
