@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
@@ -23,20 +21,6 @@ func runMain(t *testing.T, args ...string) (string, string) {
 	return stdout.String(), stderr.String()
 }
 
-// terminalUnsafe finds what must never reach a terminal: control
-// characters but newline, C1 controls, invalid UTF-8.
-func terminalUnsafe(s string) string {
-	if !utf8.ValidString(s) {
-		return "invalid UTF-8"
-	}
-	for i, r := range s {
-		if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Sprintf("%q at byte %d", r, i)
-		}
-	}
-	return ""
-}
-
 // TestCheckEscapesServerBytes: check --debug prints the transcript, the
 // failure's error and the debug process log with a server's terminal
 // escapes, NUL, DEL, C1 and invalid UTF-8 escaped, in text and JSON.
@@ -47,7 +31,7 @@ func TestCheckEscapesServerBytes(t *testing.T) {
 		for _, output := range []string{"text", "json"} {
 			stdout, stderr := runMain(t, "check", srv.Addr, "--module", "tcp", "--debug", "--output", output, "--log.level", "debug")
 			for name, out := range map[string]string{"stdout": stdout, "stderr": stderr} {
-				if raw := terminalUnsafe(out); raw != "" {
+				if raw := smtptest.RawBytes(out); raw != "" {
 					t.Errorf("check --output %s of %s: %s has a raw %s:\n%q", output, srv.Addr, name, raw, out)
 				}
 			}
