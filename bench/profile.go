@@ -209,7 +209,7 @@ const exporterPkg = "github.com/smtp-exporter/smtp_exporter/"
 // stages pair the floor's function with the exporter's doing the same step.
 var stages = []struct{ name, floor, exporter string }{
 	{"HTTP connection (all of a request)", "net/http.(*conn).serve", "net/http.(*conn).serve"},
-	{"/probe handler", "main.serveFloor.func1", exporterPkg + "collector.(*Handler).ServeHTTP"},
+	{"/probe handler", "main.serveFloor.func1", exporterPkg + "web.(*Handler).ServeHTTP"},
 	{"the SMTP dialogue", "main.dialogue", exporterPkg + "prober.Run"},
 	{"TLS handshake with certificate verification", "crypto/tls.(*Conn).handshakeContext", exporterPkg + "prober.(*dialogue).handshake"},
 	{"  of which x509 verification", "crypto/x509.(*Certificate).Verify", "crypto/x509.(*Certificate).Verify"},
@@ -218,13 +218,13 @@ var stages = []struct{ name, floor, exporter string }{
 	{"Go allocation (mallocgc, all callers)", "runtime.mallocgc", "runtime.mallocgc"},
 	{"Go scheduler (runtime.schedule)", "runtime.schedule", "runtime.schedule"},
 	{"Go sysmon thread", "runtime.sysmon", "runtime.sysmon"},
-	{"exporter only: per-probe log records (slog)", "", "log/slog.(*Logger).log"},
+	{"exporter only: per-probe log records (prober.Log)", "", exporterPkg + "prober.Log"},
 	{"exporter only: metric families (collector.Families)", "", exporterPkg + "collector.Families"},
-	{"exporter only: encoding them (collector.Encode)", "", exporterPkg + "collector.Encode"},
+	{"exporter only: encoding them (Exposition.Append)", "", exporterPkg + "collector.(*Exposition).Append"},
 	{"exporter only: format negotiation (collector.Negotiate)", "", exporterPkg + "collector.Negotiate"},
-	{"exporter only: history (History.Add)", "", exporterPkg + "collector.(*History).Add"},
-	{"exporter only: phase summary for the history", "", exporterPkg + "collector.phaseSummary"},
-	{"exporter only: request (collector.ResolveRequest)", "", exporterPkg + "collector.ResolveRequest"},
+	{"exporter only: history (History.Add)", "", exporterPkg + "web.(*History).Add"},
+	{"exporter only: phase summary for the history", "", exporterPkg + "runner.PhaseSummary"},
+	{"exporter only: request (runner.Resolve)", "", exporterPkg + "runner.Resolve"},
 }
 
 func (p profiled) inclusiveMs(sym string) float64 {

@@ -12,7 +12,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/smtp-exporter/smtp_exporter/prober"
@@ -202,12 +201,27 @@ func (x *Exposition) Append(b []byte, format Format) ([]byte, error) {
 // escaping scheme, as expfmt writes names that pass the legacy check.
 func (x *Exposition) legacyNames() bool {
 	for i, s := range x.samples {
-		if (i == 0 || s.name != x.samples[i-1].name) && !model.LegacyValidation.IsValidMetricName(s.name) {
+		if (i == 0 || s.name != x.samples[i-1].name) && !isLegacyName(s.name, true) {
 			return false
 		}
 	}
 	for _, l := range x.labels {
-		if !model.LegacyValidation.IsValidLabelName(l.name) {
+		if !isLegacyName(l.name, false) {
+			return false
+		}
+	}
+	return true
+}
+
+// isLegacyName is model.LegacyValidation's IsValidMetricName (colons
+// allowed) or IsValidLabelName, byte by byte: [a-zA-Z_:][a-zA-Z0-9_:]*.
+func isLegacyName(name string, colons bool) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' && colons || c >= '0' && c <= '9' && i > 0) {
 			return false
 		}
 	}

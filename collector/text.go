@@ -85,6 +85,15 @@ func appendValue(b []byte, f float64, openMetrics bool) []byte {
 	case f == 0: // -0 too, as expfmt writes it
 		f = 0
 	}
+	// Most values are small integers (flags, codes, counts), which the 'g'
+	// form writes as plain integers below 1e6: without the float formatting.
+	if n := int64(f); float64(n) == f && n > -1e6 && n < 1e6 {
+		b = strconv.AppendInt(b, n, 10)
+		if openMetrics {
+			b = append(b, '.', '0')
+		}
+		return b
+	}
 	start := len(b)
 	b = strconv.AppendFloat(b, f, 'g', -1, 64)
 	if openMetrics && !bytes.ContainsAny(b[start:], "e.") {

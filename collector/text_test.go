@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // TestTextEncoderMatchesExpfmt: the text and OpenMetrics writers give
@@ -15,7 +16,8 @@ import (
 func TestTextEncoderMatchesExpfmt(t *testing.T) {
 	x := &Exposition{}
 	values := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, -2.5, 3, 1e21, 1e-7, 123456789, 1.796373445e+09,
-		math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN()}
+		math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN(),
+		220, 999999, -999999, 1e6, -1e6, 100000, 123456, 999999.5, 1e15, 1 << 53, -(1 << 63), 9.2e18, 1e-300}
 	for i, v := range values {
 		x.gauge("probe_value", `Help with "quotes", \backslash and`+"\nnewline.", v, []labelPair{{"i", string(rune('a' + i))}})
 	}
@@ -64,5 +66,23 @@ func TestExpositionFallsBackForQuotedNames(t *testing.T) {
 	}
 	if want := "# HELP \"probe.dotted\" A UTF-8 name.\n# TYPE \"probe.dotted\" gauge\n{\"probe.dotted\",\"label.dotted\"=\"v\"} 1\n"; string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestIsLegacyName: the byte-wise check agrees with model's legacy
+// validation on names of every shape, UTF-8 and empty ones included.
+func TestIsLegacyName(t *testing.T) {
+	names := []string{"", "a", "_", ":", "0", "a0", "0a", "probe_success", "probe:rule", "probe.dotted", "probe-dash",
+		"Ünïcödé", "a\x00", "a b", "_9", ":9", "A_Z:z_09", "\xff", "é"}
+	for c := range 256 {
+		names = append(names, string(rune(c)), "x"+string([]byte{byte(c)}), string([]byte{byte(c)}))
+	}
+	for _, n := range names {
+		if got, want := isLegacyName(n, true), model.LegacyValidation.IsValidMetricName(n); got != want {
+			t.Errorf("metric name %q: %v, model says %v", n, got, want)
+		}
+		if got, want := isLegacyName(n, false), model.LegacyValidation.IsValidLabelName(n); got != want {
+			t.Errorf("label name %q: %v, model says %v", n, got, want)
+		}
 	}
 }

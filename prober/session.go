@@ -2,7 +2,6 @@ package prober
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -58,7 +57,7 @@ func (c *conn) upgrade(t *tls.Conn) {
 func (c *conn) readLine(prefix string) (string, error) {
 	frag, err := c.r.ReadSlice('\n')
 	if err == nil && len(frag) <= maxLineBytes { // the usual case: the line is in the buffer whole
-		return prefix + string(bytes.TrimRight(frag, "\r\n")), nil
+		return prefix + string(trimEOL(frag)), nil
 	}
 	var line []byte
 	for {
@@ -74,7 +73,15 @@ func (c *conn) readLine(prefix string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return prefix + string(bytes.TrimRight(line, "\r\n")), nil
+	return prefix + string(trimEOL(line)), nil
+}
+
+// trimEOL is bytes.TrimRight(b, "\r\n") without building the cut set for every line.
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // readReply reads a complete reply: every "NNN-" line up to the "NNN " one.
