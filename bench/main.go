@@ -1,5 +1,6 @@
 // Command bench measures what one STARTTLS probe costs, side by side in one
-// run, sides alternating, a fresh process for each measurement:
+// run: every side in a fresh process each round, the sides taking turns in
+// chunks of probes so that a shared machine's noise falls on all alike:
 //
 //   - the bare dialogue in one process, no HTTP (bench/floor -bare);
 //   - the HTTP floor: that dialogue behind net/http with a fixed answer (bench/floor -serve);
@@ -28,7 +29,7 @@ import (
 
 type options struct {
 	exporter, floor, blackbox string
-	n, rounds                 int
+	n, rounds, chunk          int
 	conc                      []int
 	cost                      bool
 	mxHosts                   []int
@@ -43,7 +44,8 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.exporter, "exporter", "./smtp_exporter", "smtp_exporter binary")
 	flag.StringVar(&o.floor, "floor", "./floor", "the floor binary (bench/floor)")
 	flag.StringVar(&o.blackbox, "blackbox", "/usr/bin/prometheus-blackbox-exporter", "blackbox_exporter binary (left out when missing)")
-	flag.IntVar(&o.n, "n", 500, "probes per measurement")
+	flag.IntVar(&o.n, "n", 1000, "probes per measurement")
+	flag.IntVar(&o.chunk, "chunk", 0, "probes per turn when the sides take turns (0: max(100, 8×c))")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each side's median over them is reported")
 	conc := flag.String("c", "1,16", "concurrency levels")
 	full := flag.Bool("full", false, "also the curve (-c 1,16,64,256), the submission and mx cost, the history at 1000")
@@ -127,6 +129,10 @@ func run(opt options) error {
 		return e.profile()
 	}
 	out := &output{Probes: opt.n, Rounds: opt.rounds, Concurrency: opt.conc, CPUs: runtime.NumCPU(), LoadBefore: loadAverage()}
+	out.Chunk = fmt.Sprint(e.chunkSize(opt.conc[0]))
+	if len(opt.conc) > 1 && opt.chunk == 0 {
+		out.Chunk = "max(100, 8×c)"
+	}
 	steps := []func(*output) error{e.compare, e.memory}
 	if opt.cost {
 		steps = append(steps, e.cost)
@@ -144,8 +150,8 @@ func run(opt options) error {
 	return out.print(os.Stdout, opt.json)
 }
 
-// compare measures every side at every concurrency level, rounds times; the
-// order of the sides turns by one each round so none always goes first.
+// compare measures every side at every concurrency level, rounds times:
+// each round starts every side afresh and lets them take turns (measureRound).
 func (e *env) compare(out *output) error {
 	sides, err := e.sides()
 	if err != nil {
@@ -156,15 +162,11 @@ func (e *env) compare(out *output) error {
 	}
 	for r := range e.opt.rounds {
 		for _, c := range e.opt.conc {
-			for i := range sides {
-				s := sides[(i+r)%len(sides)]
-				progress("round %d/%d c=%d %s", r+1, e.opt.rounds, c, s.name)
-				smp, err := e.measureSide(s, c)
-				if err != nil {
-					return fmt.Errorf("%s c=%d: %w", s.name, c, err)
-				}
-				out.Runs = append(out.Runs, measurement{Side: s.name, C: c, Round: r, Sample: smp})
+			runs, err := e.measureRound(sides, c, r)
+			if err != nil {
+				return err
 			}
+			out.Runs = append(out.Runs, runs...)
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ type measurement struct {
 // output is everything one run measured; print shows it as tables or JSON.
 type output struct {
 	Probes      int           `json:"probes_per_measurement"`
+	Chunk       string        `json:"probes_per_turn"`
 	Rounds      int           `json:"rounds"`
 	Concurrency []int         `json:"concurrency"`
 	CPUs        int           `json:"cpus"`
@@ -212,8 +213,9 @@ func (o *output) print(w io.Writer, asJSON bool) error {
 }
 
 func (o *output) printTable(w io.Writer) {
-	fmt.Fprintf(w, "\nSTARTTLS probe cost: %d probes per measurement, median [min–max] of %d rounds, sides alternating, a fresh process each\n",
-		o.Probes, o.Rounds)
+	fmt.Fprintf(w, "\nSTARTTLS probe cost: %d probes per side, median [min–max] of %d rounds; each round a fresh process per side,\n"+
+		"the sides taking turns in chunks of %s probes so that the machine's noise falls on all alike\n",
+		o.Probes, o.Rounds, o.Chunk)
 	fmt.Fprintf(w, "%d CPUs, load average %s before and %s after: on a shared machine compare sides within one run\n\n",
 		o.CPUs, o.LoadBefore, o.LoadAfter)
 	fmt.Fprintf(w, "%-6s %-24s %-22s %9s  %-18s %-12s %9s %7s\n", "", "", "CPU ms/probe", "probes/s", "peak RSS MB", "anon+file", "KB alloc", "allocs")

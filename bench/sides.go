@@ -1,12 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 )
 
 // The sides compared, in the order the table shows them.
@@ -50,29 +47,6 @@ func (e *env) sides() ([]side, error) {
 		return nil, err
 	}
 	return append(out, side{name: sideBlackbox, srv: bb, path: "/probe?module=smtp_starttls&target=" + e.target}), nil
-}
-
-// measureSide is n probes at concurrency c of side s, in a fresh process.
-func (e *env) measureSide(s side, c int) (sample, error) {
-	if s.name == sideBare {
-		return e.measureBare(c)
-	}
-	return measure(s.srv, load{path: s.path, want: "probe_success 1", n: e.opt.n, c: c})
-}
-
-// measureBare runs the bare dialogue in a process of its own, which
-// measures itself (the same warm-up as the HTTP sides, not counted).
-func (e *env) measureBare(c int) (sample, error) {
-	out, err := exec.Command(e.opt.floor, "-bare", e.target, "-ca", e.caPath,
-		"-n", strconv.Itoa(e.opt.n), "-c", strconv.Itoa(c), "-warmup", strconv.Itoa(warmup(c))).Output()
-	if err != nil {
-		return sample{}, fmt.Errorf("bare dialogue: %w", err)
-	}
-	var s sample
-	if err := json.Unmarshal(out, &s); err != nil {
-		return sample{}, fmt.Errorf("bare dialogue said %q: %w", out, err)
-	}
-	return s, nil
 }
 
 func (e *env) floorServer() server {

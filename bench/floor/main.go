@@ -4,27 +4,27 @@
 //
 //	floor -serve ADDR            the HTTP floor: GET /probe?target=HOST:PORT runs the
 //	                             dialogue behind net/http and writes a fixed answer
-//	floor -bare TARGET -n -c     the bare dialogue in this one process, no HTTP; prints
-//	                             its CPU ms per probe, probes/s, peak RSS and allocations
+//	floor -bare TARGET           the bare dialogue in this one process, no HTTP: runs
+//	                             N probes C at a time for each "N C" line on stdin and
+//	                             answers each with its allocations so far
 //
 // It is a separate small program so that its CPU and memory are its own.
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/smtp"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -32,9 +32,7 @@ func main() {
 	serve := flag.String("serve", "", "serve the HTTP floor on this address")
 	bare := flag.String("bare", "", "run the bare dialogue against this HOST:PORT")
 	caFile := flag.String("ca", "", "CA certificate (PEM) the server's certificate must verify against")
-	n := flag.Int("n", 500, "bare: probes measured")
-	c := flag.Int("c", 1, "bare: probes at once")
-	warmup := flag.Int("warmup", 0, "bare: probes run before measuring")
+	flag.Bool("control", true, "bare: take \"N C\" lines on stdin (the only mode; accepted for clarity)")
 	flag.Parse()
 	roots, err := loadRoots(*caFile)
 	if err != nil {
@@ -45,7 +43,7 @@ func main() {
 	case *serve != "":
 		err = serveFloor(*serve, roots)
 	case *bare != "":
-		err = runBare(*bare, roots, *n, *c, *warmup)
+		err = runBare(*bare, roots, os.Stdin, os.Stdout)
 	default:
 		err = errors.New("give -serve ADDR or -bare HOST:PORT")
 	}
@@ -118,64 +116,28 @@ func serveFloor(addr string, roots *x509.CertPool) error {
 	return http.ListenAndServe(addr, mux)
 }
 
-// bareResult is what -bare prints, as JSON.
-type bareResult struct {
-	CPUMsPerProbe    float64 `json:"cpu_ms_per_probe"`
-	PerSecond        float64 `json:"probes_per_second"`
-	PeakRSSMB        float64 `json:"peak_rss_mb"`
-	AllocKBPerProbe  float64 `json:"alloc_kb_per_probe"`
-	MallocsPerProbe  float64 `json:"mallocs_per_probe"`
-	RSSAnonMB        float64 `json:"rss_anon_mb"`
-	RSSFileMB        float64 `json:"rss_file_mb"`
-	ProbesCompleted  int     `json:"probes"`
-	ConcurrentProbes int     `json:"concurrency"`
-}
-
-// runBare runs warmup probes, then n measured ones, c at a time.
-func runBare(target string, roots *x509.CertPool, n, c, warmup int) error {
+// runBare is the bare dialogue under the bench's control: for each line
+// "N C" on in it runs N probes, C at a time, and answers on out with the
+// allocations so far, "TotalAlloc Mallocs". The bench reads this process's
+// CPU time and memory from outside, as it does for the HTTP sides.
+func runBare(target string, roots *x509.CertPool, in io.Reader, out io.Writer) error {
 	probe := func() error { return dialogue(target, roots) }
-	if err := parallel(warmup, c, probe); err != nil {
-		return err
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	cpu0, start := cpuTime(), time.Now()
-	if err := parallel(n, c, probe); err != nil {
-		return err
-	}
-	wall, cpu := time.Since(start), cpuTime()-cpu0
-	runtime.ReadMemStats(&after)
-	return json.NewEncoder(os.Stdout).Encode(bareResult{
-		CPUMsPerProbe:   float64(cpu.Microseconds()) / 1000 / float64(n),
-		PerSecond:       float64(n) / wall.Seconds(),
-		PeakRSSMB:       statusMB("VmHWM"),
-		RSSAnonMB:       statusMB("RssAnon"),
-		RSSFileMB:       statusMB("RssFile"),
-		AllocKBPerProbe: float64(after.TotalAlloc-before.TotalAlloc) / 1024 / float64(n),
-		MallocsPerProbe: float64(after.Mallocs-before.Mallocs) / float64(n),
-		ProbesCompleted: n, ConcurrentProbes: c,
-	})
-}
-
-// cpuTime is this process's user+system CPU time, all threads.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// statusMB is a memory field of /proc/self/status in MB: VmHWM is the
-// resident set's high-water mark.
-func statusMB(field string) float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			var kb float64
-			_, _ = fmt.Sscan(rest, &kb)
-			return kb / 1024
+	lines := bufio.NewScanner(in)
+	for lines.Scan() {
+		var n, c int
+		if _, err := fmt.Sscan(lines.Text(), &n, &c); err != nil || n < 0 || c < 1 {
+			return fmt.Errorf("want \"N C\", got %q", lines.Text())
+		}
+		if err := parallel(n, c, probe); err != nil {
+			return err
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if _, err := fmt.Fprintf(out, "%d %d\n", m.TotalAlloc, m.Mallocs); err != nil {
+			return err
 		}
 	}
-	return 0
+	return lines.Err()
 }
 
 // parallel runs fn n times on c workers and returns the first error.
