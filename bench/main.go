@@ -37,6 +37,7 @@ type options struct {
 	tarpit                    bool
 	perfDir                   string
 	json                      bool
+	sides                     []string // only these sides; empty: all this machine has
 }
 
 func parseFlags() (options, error) {
@@ -55,12 +56,16 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.tarpit, "tarpit", true, "end with 1000 concurrent probes of silent and drip-feeding servers")
 	flag.StringVar(&o.perfDir, "perf", "", "only profile the exporter and the floor at the last -c level with perf, into this directory")
 	flag.BoolVar(&o.json, "json", false, "print JSON instead of tables")
+	sides := flag.String("sides", "", "only these sides, comma-separated (bare, floor, exporter, blackbox); default all")
 	flag.Parse()
 	if *full {
 		*conc, o.cost = "1,16,64,256", true
 		if !isFlagSet("history") {
 			*history = "0,100,1000"
 		}
+	}
+	if *sides != "" {
+		o.sides = strings.Split(*sides, ",")
 	}
 	var err error
 	for _, l := range []struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // The sides compared, in the order the table shows them.
@@ -28,8 +29,23 @@ type side struct {
 	path string // the probe's URL path and query
 }
 
-// sides are the sides this machine has: blackbox only when installed.
+// sides are the sides this machine has (blackbox only when installed), or
+// those of them -sides names.
 func (e *env) sides() ([]side, error) {
+	all, err := e.allSides()
+	if err != nil || len(e.opt.sides) == 0 {
+		return all, err
+	}
+	var out []side
+	for _, s := range all {
+		if slices.Contains(e.opt.sides, s.name) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (e *env) allSides() ([]side, error) {
 	exporter, err := e.exporterServer("bench.yml", exporterConfig(e.caPath))
 	if err != nil {
 		return nil, err
