@@ -38,28 +38,31 @@ type costCase struct {
 	name, path string
 }
 
-// cost measures, in fresh exporter processes and alternating: a STARTTLS
-// and an implicit-TLS probe by IP; a submission probe of three loopback
-// ports (STARTTLS, implicit TLS, STARTTLS); a STARTTLS probe of an MX host
-// by name; and mx probes of domains with N MX hosts on 127.0.25.x, their DNS
-// answered by prober/smtptest's server on loopback.
+// cost measures, each kind of probe in an exporter process of its own and
+// the kinds taking turns as the sides of compare do: a STARTTLS and an
+// implicit-TLS probe by IP; a submission probe of three loopback ports
+// (STARTTLS, implicit TLS, STARTTLS); a STARTTLS probe of an MX host by name;
+// and mx probes of domains with N MX hosts on 127.0.25.x, their DNS answered
+// by prober/smtptest's server on loopback.
 func (e *env) cost(out *output) error {
 	cases, srv, err := e.costSetup()
 	if err != nil {
 		return err
 	}
+	var sides []side
+	for _, cs := range cases {
+		sides = append(sides, side{name: cs.name, srv: srv, path: cs.path})
+	}
 	times := map[string][]float64{}
 	for r := range e.opt.rounds {
 		for _, c := range []int{1, 16} {
-			for i := range cases {
-				cs := cases[(i+r)%len(cases)]
-				progress("cost round %d/%d c=%d %s", r+1, e.opt.rounds, c, cs.name)
-				s, err := measure(srv, load{path: cs.path, want: "probe_success 1", n: e.opt.n, c: c})
-				if err != nil {
-					return fmt.Errorf("cost %s c=%d: %w", cs.name, c, err)
-				}
-				key := cs.name + "/" + strconv.Itoa(c)
-				times[key] = append(times[key], s.CPUMsPerProbe)
+			runs, err := e.measureRound(sides, c, r)
+			if err != nil {
+				return fmt.Errorf("cost: %w", err)
+			}
+			for _, m := range runs {
+				key := m.Side + "/" + strconv.Itoa(c)
+				times[key] = append(times[key], m.Sample.CPUMsPerProbe)
 			}
 		}
 	}
