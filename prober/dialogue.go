@@ -41,14 +41,27 @@ type dialogue struct {
 	scanVersion uint16
 }
 
-type step func(ctx context.Context) *Failure
+// step is one step of a dialogue, a method expression such as
+// (*dialogue).ehlo: the tables of steps below are built once, not for every
+// probe (a method value bound to a dialogue is an allocation).
+type step func(d *dialogue, ctx context.Context) *Failure
+
+// The steps after connecting, by transport. STARTTLS (RFC 3207): the DANE
+// check right after the handshake, then EHLO again.
+var (
+	plainSteps    = []step{(*dialogue).greeting, (*dialogue).ehlo, (*dialogue).quit}
+	implicitSteps = []step{(*dialogue).handshake, (*dialogue).greeting, (*dialogue).ehlo, (*dialogue).checkAuthEnforced,
+		(*dialogue).auth, (*dialogue).quit}
+	startTLSSteps = []step{(*dialogue).greeting, (*dialogue).ehlo, (*dialogue).startTLS, (*dialogue).handshake,
+		(*dialogue).dane, (*dialogue).ehlo, (*dialogue).checkAuthEnforced, (*dialogue).auth, (*dialogue).quit}
+)
 
 // server returns the probe of one server over tr: one dialogue, or with
 // all_addresses one per address.
 func server(tr config.Transport) ProbeFn {
 	return eachAddress(func(ctx context.Context, t Target, m config.Module, logger *slog.Logger) *Result {
 		d := newDialogue(t, m, tr, logger)
-		res := d.run(ctx, d.steps()...)
+		res := d.run(ctx, d.steps())
 		scanTLS(ctx, d)
 		return res
 	})
@@ -64,17 +77,16 @@ func newDialogue(t Target, m config.Module, tr config.Transport, logger *slog.Lo
 func (d *dialogue) steps() []step {
 	switch d.transport {
 	case config.Plain:
-		return []step{d.greeting, d.ehlo, d.quit}
+		return plainSteps
 	case config.ImplicitTLS:
-		return []step{d.handshake, d.greeting, d.ehlo, d.checkAuthEnforced, d.auth, d.quit}
+		return implicitSteps
 	}
-	// STARTTLS (RFC 3207): the DANE check right after the handshake, then EHLO again.
-	return []step{d.greeting, d.ehlo, d.startTLS, d.handshake, d.dane, d.ehlo, d.checkAuthEnforced, d.auth, d.quit}
+	return startTLSSteps
 }
 
 // run connects, runs the steps in order until one fails, and always closes.
 // A panic in a step fails the dialogue at the step's phase with reason internal.
-func (d *dialogue) run(ctx context.Context, steps ...step) (res *Result) {
+func (d *dialogue) run(ctx context.Context, steps []step) (res *Result) {
 	defer d.close()
 	defer func() {
 		if v := recover(); v != nil {
@@ -82,14 +94,15 @@ func (d *dialogue) run(ctx context.Context, steps ...step) (res *Result) {
 			res = d.res
 		}
 	}()
-	for _, s := range append([]step{d.connect}, steps...) {
-		if f := s(ctx); f != nil {
-			d.res.Failure = f
-			// Info, not debug: a transcript whose budget the server's lines used up still keeps it.
-			d.logger.Info("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
-			d.politeQuit(ctx, f)
-			break
-		}
+	f := d.connect(ctx)
+	for i := 0; f == nil && i < len(steps); i++ {
+		f = steps[i](d, ctx)
+	}
+	if f != nil {
+		d.res.Failure = f
+		// Info, not debug: a transcript whose budget the server's lines used up still keeps it.
+		d.logger.Info("probe step failed", "phase", f.Phase, "reason", f.Reason, "code", f.Code, "err", f.Err)
+		d.politeQuit(ctx, f)
 	}
 	return d.res
 }

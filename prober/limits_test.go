@@ -165,10 +165,10 @@ func TestConnSlotReleasedOnEveryPath(t *testing.T) {
 	res := run(t, func(ctx context.Context, tg Target, m config.Module, l *slog.Logger) *Result {
 		return Run(ctx, func(ctx context.Context, tg Target, m config.Module, l *slog.Logger) *Result {
 			d := newDialogue(tg, m, config.StartTLS, l)
-			return d.run(ctx, d.greeting, func(context.Context) *Failure {
+			return d.run(ctx, []step{(*dialogue).greeting, func(d *dialogue, _ context.Context) *Failure {
 				d.begin(PhaseEHLO)
 				panic("boom")
-			})
+			}})
 		}, tg, m, l, opts)
 	}, Target{Host: "127.0.25.1", Port: n.port}, m)
 	wantFailure(t, res, PhaseEHLO, ReasonInternal, 0)

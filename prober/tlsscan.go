@@ -67,7 +67,7 @@ func scanTLS(ctx context.Context, d *dialogue) {
 func tryTLSVersion(ctx context.Context, t Target, m config.Module, tr config.Transport, v uint16, logger *slog.Logger) *bool {
 	d := newDialogue(t, scanModule(m), tr, logger.With("tls_scan", tls.VersionName(v)))
 	d.scanVersion = v
-	res := d.run(ctx, d.scanSteps()...)
+	res := d.run(ctx, d.scanSteps())
 	f := res.Failure
 	switch {
 	case res.TLS != nil:
@@ -91,10 +91,15 @@ func scanModule(m config.Module) config.Module {
 // QUIT over TLS; implicit TLS just shakes hands.
 func (d *dialogue) scanSteps() []step {
 	if d.transport == config.ImplicitTLS {
-		return []step{d.scanHandshake}
+		return implicitScanSteps
 	}
-	return []step{d.greeting, d.ehlo, d.startTLS, d.scanHandshake, d.quit}
+	return startTLSScanSteps
 }
+
+var (
+	implicitScanSteps = []step{(*dialogue).scanHandshake}
+	startTLSScanSteps = []step{(*dialogue).greeting, (*dialogue).ehlo, (*dialogue).startTLS, (*dialogue).scanHandshake, (*dialogue).quit}
+)
 
 // scanHandshake shakes hands at exactly d.scanVersion, offering every
 // cipher suite, and verifies nothing: only whether the handshake completes.
