@@ -7,13 +7,19 @@ import (
 	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"time"
-
-	"github.com/miekg/dns"
 )
+
+// tlsaRecord is one TLSA record (RFC 6698 §2.1): which certificate it names
+// and how, and the certificate association data, as bytes.
+type tlsaRecord struct {
+	Usage        uint8
+	Selector     uint8
+	MatchingType uint8
+	Data         []byte
+}
 
 // DANEResult is what the TLSA check of one dialogue found (RFC 7672).
 type DANEResult struct {
@@ -45,7 +51,7 @@ func (d *dialogue) dane(ctx context.Context) *Failure {
 	}
 	res := &DANEResult{Records: len(ans.records), Validated: ans.validated}
 	d.res.DANE = res
-	var usable []*dns.TLSA
+	var usable []tlsaRecord
 	for _, r := range ans.records {
 		if tlsaUsable(r) {
 			usable = append(usable, r)
@@ -82,7 +88,7 @@ func (d *dialogue) pkixVerdict() *Failure {
 }
 
 // tlsaUsable: RFC 7672 §3.1 makes PKIX usages 0 and 1 unusable for SMTP.
-func tlsaUsable(r *dns.TLSA) bool {
+func tlsaUsable(r tlsaRecord) bool {
 	return (r.Usage == 2 || r.Usage == 3) && r.Selector <= 1 && r.MatchingType <= 2
 }
 
@@ -91,7 +97,7 @@ func tlsaUsable(r *dns.TLSA) bool {
 // DANE-TA (2) matches a certificate the server sent after the leaf, and the
 // leaf must chain to it, be in date and name host (§3.1.2). A trust anchor
 // the server does not send is not supported.
-func daneMatch(certs []*x509.Certificate, records []*dns.TLSA, host string, now time.Time) bool {
+func daneMatch(certs []*x509.Certificate, records []tlsaRecord, host string, now time.Time) bool {
 	if len(certs) == 0 {
 		return false
 	}
@@ -114,7 +120,7 @@ func daneMatch(certs []*x509.Certificate, records []*dns.TLSA, host string, now 
 
 // tlsaMatches compares one certificate with one record: selector 0 the whole
 // certificate, 1 its public key; matching type 0 exact, 1 SHA-256, 2 SHA-512.
-func tlsaMatches(r *dns.TLSA, c *x509.Certificate) bool {
+func tlsaMatches(r tlsaRecord, c *x509.Certificate) bool {
 	data := c.Raw
 	if r.Selector == 1 {
 		data = c.RawSubjectPublicKeyInfo
@@ -127,8 +133,7 @@ func tlsaMatches(r *dns.TLSA, c *x509.Certificate) bool {
 		sum := sha512.Sum512(data)
 		data = sum[:]
 	}
-	want, err := hex.DecodeString(r.Certificate)
-	return err == nil && bytes.Equal(data, want)
+	return bytes.Equal(data, r.Data)
 }
 
 // chainsTo reports whether chain (leaf first) verifies up to the trust anchor ta, for host.

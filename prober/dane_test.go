@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
 
 // tlsaData is what a TLSA record of selector and matching type holds for c.
-func tlsaData(selector, mtype uint8, c *x509.Certificate) string {
+func tlsaData(selector, mtype uint8, c *x509.Certificate) []byte {
 	data := c.Raw
 	if selector == 1 {
 		data = c.RawSubjectPublicKeyInfo
@@ -28,12 +26,12 @@ func tlsaData(selector, mtype uint8, c *x509.Certificate) string {
 		sum := sha512.Sum512(data)
 		data = sum[:]
 	}
-	return hex.EncodeToString(data)
+	return data
 }
 
 // tlsaRR is a zone-file TLSA line for c.
 func tlsaRR(name string, usage, selector, mtype uint8, c *x509.Certificate) string {
-	return fmt.Sprintf("%s 300 IN TLSA %d %d %d %s", name, usage, selector, mtype, tlsaData(selector, mtype, c))
+	return fmt.Sprintf("%s 300 IN TLSA %d %d %d %s", name, usage, selector, mtype, hex.EncodeToString(tlsaData(selector, mtype, c)))
 }
 
 // TestDANEMatchEveryCombination covers usages 2 and 3 with every selector and matching type.
@@ -53,16 +51,16 @@ func TestDANEMatchEveryCombination(t *testing.T) {
 				if usage == 2 {
 					subject = ca.Cert // DANE-TA names the trust anchor it chains to
 				}
-				rec := &dns.TLSA{Usage: usage, Selector: sel, MatchingType: mt, Certificate: tlsaData(sel, mt, subject)}
-				if !daneMatch(chain, []*dns.TLSA{rec}, "mx.example.test", now) {
+				rec := tlsaRecord{Usage: usage, Selector: sel, MatchingType: mt, Data: tlsaData(sel, mt, subject)}
+				if !daneMatch(chain, []tlsaRecord{rec}, "mx.example.test", now) {
 					t.Errorf("%s: the matching record does not match", name)
 				}
-				wrong := &dns.TLSA{Usage: usage, Selector: sel, MatchingType: mt, Certificate: tlsaData(sel, mt, stranger)}
-				if daneMatch(chain, []*dns.TLSA{wrong}, "mx.example.test", now) {
+				wrong := tlsaRecord{Usage: usage, Selector: sel, MatchingType: mt, Data: tlsaData(sel, mt, stranger)}
+				if daneMatch(chain, []tlsaRecord{wrong}, "mx.example.test", now) {
 					t.Errorf("%s: another certificate's record matches", name)
 				}
 				// Any one matching record of the set is enough.
-				if !daneMatch(chain, []*dns.TLSA{wrong, rec}, "mx.example.test", now) {
+				if !daneMatch(chain, []tlsaRecord{wrong, rec}, "mx.example.test", now) {
 					t.Errorf("%s: a matching record after a stale one does not match", name)
 				}
 			}
@@ -75,10 +73,10 @@ func TestDANERules(t *testing.T) {
 	now := time.Now()
 	expired := ca.Issue(t, []string{"mx.example.test"}, now.Add(-48*time.Hour), now.Add(-24*time.Hour)).Leaf
 	leaf := ca.Issue(t, []string{"mx.example.test"}, now.Add(-time.Hour), now.Add(time.Hour)).Leaf
-	ee := func(c *x509.Certificate) []*dns.TLSA {
-		return []*dns.TLSA{{Usage: 3, Selector: 1, MatchingType: 1, Certificate: tlsaData(1, 1, c)}}
+	ee := func(c *x509.Certificate) []tlsaRecord {
+		return []tlsaRecord{{Usage: 3, Selector: 1, MatchingType: 1, Data: tlsaData(1, 1, c)}}
 	}
-	ta := []*dns.TLSA{{Usage: 2, Selector: 0, MatchingType: 1, Certificate: tlsaData(0, 1, ca.Cert)}}
+	ta := []tlsaRecord{{Usage: 2, Selector: 0, MatchingType: 1, Data: tlsaData(0, 1, ca.Cert)}}
 
 	if !daneMatch([]*x509.Certificate{expired}, ee(expired), "other.test", now) {
 		t.Error("DANE-EE checks neither dates nor names (RFC 7672 §3.1.1), yet an expired leaf for another name failed")
@@ -95,8 +93,8 @@ func TestDANERules(t *testing.T) {
 	if daneMatch([]*x509.Certificate{leaf, ca.Cert}, ee(ca.Cert), "mx.example.test", now) {
 		t.Error("DANE-EE matched a certificate other than the leaf")
 	}
-	for _, r := range []dns.TLSA{{Usage: 0}, {Usage: 1}, {Usage: 3, Selector: 2}, {Usage: 3, MatchingType: 3}} {
-		if tlsaUsable(&r) {
+	for _, r := range []tlsaRecord{{Usage: 0}, {Usage: 1}, {Usage: 3, Selector: 2}, {Usage: 3, MatchingType: 3}} {
+		if tlsaUsable(r) {
 			t.Errorf("%d %d %d is usable for SMTP", r.Usage, r.Selector, r.MatchingType)
 		}
 	}

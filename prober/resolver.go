@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/smtp-exporter/smtp_exporter/config"
 )
@@ -20,7 +21,8 @@ const resolvConf = "/etc/resolv.conf"
 
 // resolver answers one module's DNS questions through its dns_resolver (or
 // the system's): addresses through Go's resolver, and MX, TLSA and TXT
-// through miekg/dns, which shows what Go's hides: the AD bit and null MX.
+// through our own small client (dnsclient.go), which shows what Go's hides:
+// the AD bit and null MX.
 type resolver struct {
 	server string // IP:PORT; "" is the system's
 }
@@ -91,7 +93,7 @@ func (r resolver) pick(ctx context.Context, host string, m config.Module) (netip
 // says with the AD bit whether it validated the answer. It retries over
 // TCP when the UDP answer is truncated and on a lost UDP packet (3 tries at
 // most). NXDOMAIN is an answer, not an error; SERVFAIL and the like are.
-func (r resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+func (r resolver) query(ctx context.Context, name string, qtype dnsmessage.Type) (*dnsReply, error) {
 	server := r.server
 	if server == "" {
 		s, err := systemResolver(resolvConf)
@@ -100,21 +102,16 @@ func (r resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Ms
 		}
 		server = s
 	}
-	q := new(dns.Msg)
-	q.SetQuestion(dns.Fqdn(name), qtype)
-	q.SetEdns0(1232, true)
-	q.AuthenticatedData = true
-
-	c := &dns.Client{Net: "udp"}
-	var (
-		in  *dns.Msg
-		err error
-	)
+	q, err := newDNSQuery(name, qtype)
+	if err != nil {
+		return nil, &net.DNSError{Err: err.Error(), Name: name, Server: server}
+	}
+	network := "udp"
+	var in *dnsReply
 	for range 3 {
-		c.Timeout = min(remaining(ctx), 2*time.Second)
-		in, _, err = c.ExchangeContext(ctx, q, server)
-		if err == nil && in.Truncated && c.Net == "udp" {
-			c.Net = "tcp"
+		in, err = exchange(ctx, network, server, q, min(remaining(ctx), 2*time.Second))
+		if err == nil && in.truncated && network == "udp" {
+			network = "tcp"
 			continue
 		}
 		if err == nil || ctx.Err() != nil || !isTimeout(err) {
@@ -124,8 +121,8 @@ func (r resolver) query(ctx context.Context, name string, qtype uint16) (*dns.Ms
 	if err != nil {
 		return nil, &net.DNSError{Err: err.Error(), Name: name, Server: server, IsTimeout: isTimeout(err) || ctx.Err() != nil}
 	}
-	if in.Rcode != dns.RcodeSuccess && in.Rcode != dns.RcodeNameError {
-		return nil, &net.DNSError{Err: "server answered " + dns.RcodeToString[in.Rcode], Name: name, Server: server}
+	if in.rcode != dnsmessage.RCodeSuccess && in.rcode != dnsmessage.RCodeNameError {
+		return nil, &net.DNSError{Err: "server answered " + rcodeName(in.rcode), Name: name, Server: server}
 	}
 	return in, nil
 }
@@ -135,16 +132,23 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// systemResolver is the first nameserver of resolv.conf.
+// systemResolver is the first nameserver of resolv.conf with an IP address
+// (IPv6 with a zone too), on port 53, as resolv.conf(5) has it.
 func systemResolver(path string) (string, error) {
-	cc, err := dns.ClientConfigFromFile(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("no dns_resolver set and cannot read the system's: %w", err)
 	}
-	if len(cc.Servers) == 0 {
-		return "", fmt.Errorf("no dns_resolver set and %s lists no nameserver", path)
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(f[1]); err == nil {
+			return net.JoinHostPort(ip.String(), "53"), nil
+		}
 	}
-	return net.JoinHostPort(cc.Servers[0], cc.Port), nil
+	return "", fmt.Errorf("no dns_resolver set and %s lists no nameserver", path)
 }
 
 // mxRecord is one MX record: the host name (lower case, no trailing dot) and its preference.
@@ -156,17 +160,17 @@ type mxRecord struct {
 // lookupMX returns the domain's MX records. A domain that does not exist is
 // an error; one without MX records returns none.
 func (r resolver) lookupMX(ctx context.Context, domain string) ([]mxRecord, error) {
-	in, err := r.query(ctx, domain, dns.TypeMX)
+	in, err := r.query(ctx, domain, typeMX)
 	if err != nil {
 		return nil, err
 	}
-	if in.Rcode == dns.RcodeNameError {
+	if in.rcode == dnsmessage.RCodeNameError {
 		return nil, &net.DNSError{Err: "no such domain", Name: domain, IsNotFound: true}
 	}
 	var out []mxRecord
-	for _, rr := range in.Answer {
-		if mx, ok := rr.(*dns.MX); ok {
-			out = append(out, mxRecord{Host: hostName(mx.Mx), Preference: mx.Preference})
+	for _, rr := range in.answers {
+		if mx, ok := rr.Body.(*dnsmessage.MXResource); ok {
+			out = append(out, mxRecord{Host: hostName(mx.MX.String()), Preference: mx.Pref})
 		}
 	}
 	return out, nil
@@ -174,20 +178,21 @@ func (r resolver) lookupMX(ctx context.Context, domain string) ([]mxRecord, erro
 
 // tlsaAnswer is the TLSA RRset of a service and whether the resolver validated it.
 type tlsaAnswer struct {
-	records   []*dns.TLSA
+	records   []tlsaRecord
 	validated bool
 }
 
-// lookupTLSA asks for _PORT._tcp.HOST (RFC 6698 §3); no records is not an error.
+// lookupTLSA asks for _PORT._tcp.HOST (RFC 6698 §3); no records is not an
+// error, and neither is one too short to be a TLSA record (it is left out).
 func (r resolver) lookupTLSA(ctx context.Context, host string, port int) (tlsaAnswer, error) {
-	in, err := r.query(ctx, fmt.Sprintf("_%d._tcp.%s", port, host), dns.TypeTLSA)
+	in, err := r.query(ctx, fmt.Sprintf("_%d._tcp.%s", port, host), typeTLSA)
 	if err != nil {
 		return tlsaAnswer{}, err
 	}
-	a := tlsaAnswer{validated: in.AuthenticatedData}
-	for _, rr := range in.Answer {
-		if t, ok := rr.(*dns.TLSA); ok {
-			a.records = append(a.records, t)
+	a := tlsaAnswer{validated: in.validated}
+	for _, rr := range in.answers {
+		if u, ok := rr.Body.(*dnsmessage.UnknownResource); ok && len(u.Data) >= 3 {
+			a.records = append(a.records, tlsaRecord{Usage: u.Data[0], Selector: u.Data[1], MatchingType: u.Data[2], Data: u.Data[3:]})
 		}
 	}
 	return a, nil
@@ -195,14 +200,14 @@ func (r resolver) lookupTLSA(ctx context.Context, host string, port int) (tlsaAn
 
 // lookupTXT returns each TXT record of name with its strings joined (RFC 7208 style).
 func (r resolver) lookupTXT(ctx context.Context, name string) ([]string, error) {
-	in, err := r.query(ctx, name, dns.TypeTXT)
+	in, err := r.query(ctx, name, typeTXT)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, rr := range in.Answer {
-		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(t.Txt, ""))
+	for _, rr := range in.answers {
+		if t, ok := rr.Body.(*dnsmessage.TXTResource); ok {
+			out = append(out, strings.Join(t.TXT, ""))
 		}
 	}
 	return out, nil

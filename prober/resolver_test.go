@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/smtp-exporter/smtp_exporter/prober/smtptest"
 )
 
@@ -90,7 +88,7 @@ func TestQuerySilentServer(t *testing.T) {
 	defer pc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err = resolver{server: pc.LocalAddr().String()}.query(ctx, "example.test", dns.TypeMX)
+	_, err = resolver{server: pc.LocalAddr().String()}.query(ctx, "example.test", typeMX)
 	var de *net.DNSError
 	if !errors.As(err, &de) || !de.IsTimeout {
 		t.Fatalf("err %v, want a timeout DNSError", err)
@@ -103,21 +101,28 @@ func TestQuerySilentServer(t *testing.T) {
 // TestSystemResolver reads resolv.conf; nothing is sent anywhere.
 func TestSystemResolver(t *testing.T) {
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "resolv.conf")
-	if err := os.WriteFile(conf, []byte("search example.test\nnameserver 2001:db8::53\nnameserver 192.0.2.53\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := systemResolver(conf); err != nil || got != "[2001:db8::53]:53" {
-		t.Errorf("systemResolver = %q, %v", got, err)
+	for _, c := range []struct{ conf, want string }{
+		{"search example.test\nnameserver 2001:db8::53\nnameserver 192.0.2.53\n", "[2001:db8::53]:53"},
+		{"# nameserver 192.0.2.1\nnameserver\nnameserver dns.example.test\n  nameserver\t192.0.2.53  # ours\n", "192.0.2.53:53"},
+		{"nameserver fe80::1%eth0\n", "[fe80::1%eth0]:53"},
+		{"options ndots:2\nnameserver 192.0.2.53", "192.0.2.53:53"}, // no final newline
+	} {
+		conf := filepath.Join(dir, "resolv.conf")
+		if err := os.WriteFile(conf, []byte(c.conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := systemResolver(conf); err != nil || got != c.want {
+			t.Errorf("systemResolver(%q) = %q, %v; want %q", c.conf, got, err, c.want)
+		}
 	}
 	if _, err := systemResolver(filepath.Join(dir, "missing")); err == nil {
 		t.Error("no error for a missing resolv.conf")
 	}
 	empty := filepath.Join(dir, "empty.conf")
-	if err := os.WriteFile(empty, []byte("search example.test\n"), 0o600); err != nil {
+	if err := os.WriteFile(empty, []byte("search example.test\nnameserver dns.example.test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := systemResolver(empty); err == nil || !strings.Contains(err.Error(), "no nameserver") {
-		t.Errorf("empty resolv.conf: %v", err)
+		t.Errorf("resolv.conf without a nameserver address: %v", err)
 	}
 }
