@@ -44,10 +44,11 @@ func newConn(c net.Conn, logger *slog.Logger) *conn {
 	return &conn{raw: c, r: bufio.NewReaderSize(c, readBufferBytes), logger: logger}
 }
 
-// upgrade swaps the transport for TLS; the buffer must be empty (RFC 3207: no pipelining past STARTTLS).
+// upgrade swaps the transport for TLS; the buffer must be empty (RFC 3207:
+// no pipelining past STARTTLS), so the reader is reused.
 func (c *conn) upgrade(t *tls.Conn) {
 	c.raw = t
-	c.r = bufio.NewReaderSize(t, readBufferBytes)
+	c.r.Reset(t)
 	c.tls = true
 }
 
