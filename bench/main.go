@@ -45,8 +45,8 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.exporter, "exporter", "./smtp_exporter", "smtp_exporter binary")
 	flag.StringVar(&o.floor, "floor", "./floor", "the floor binary (bench/floor)")
 	flag.StringVar(&o.blackbox, "blackbox", "/usr/bin/prometheus-blackbox-exporter", "blackbox_exporter binary (left out when missing)")
-	flag.IntVar(&o.n, "n", 1000, "probes per measurement")
-	flag.IntVar(&o.chunk, "chunk", 0, "probes per turn when the sides take turns (0: max(100, 8×c))")
+	flag.IntVar(&o.n, "n", 2000, "probes per side and round")
+	flag.IntVar(&o.chunk, "chunk", 0, "probes per turn when the sides take turns (0: max(48, 3×c))")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each side's median over them is reported")
 	conc := flag.String("c", "1,16", "concurrency levels")
 	full := flag.Bool("full", false, "also the curve (-c 1,16,64,256), the submission and mx cost, the history at 1000")
@@ -136,7 +136,7 @@ func run(opt options) error {
 	out := &output{Probes: opt.n, Rounds: opt.rounds, Concurrency: opt.conc, CPUs: runtime.NumCPU(), LoadBefore: loadAverage()}
 	out.Chunk = fmt.Sprint(e.chunkSize(opt.conc[0]))
 	if len(opt.conc) > 1 && opt.chunk == 0 {
-		out.Chunk = "max(100, 8×c)"
+		out.Chunk = "max(48, 3×c)"
 	}
 	steps := []func(*output) error{e.compare, e.memory}
 	if opt.cost {
