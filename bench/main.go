@@ -4,6 +4,7 @@
 //
 //   - the bare dialogue in one process, no HTTP (bench/floor -bare);
 //   - the HTTP floor: that dialogue behind net/http with a fixed answer (bench/floor -serve);
+//   - the same floor in a program built with smtp_exporter's libraries (bench/floorlibs);
 //   - smtp_exporter's /probe;
 //   - blackbox_exporter's STARTTLS query_response module, when installed.
 //
@@ -29,6 +30,7 @@ import (
 
 type options struct {
 	exporter, floor, blackbox string
+	floorLibs                 string
 	n, rounds, chunk          int
 	conc                      []int
 	cost                      bool
@@ -44,6 +46,7 @@ func parseFlags() (options, error) {
 	var o options
 	flag.StringVar(&o.exporter, "exporter", "./smtp_exporter", "smtp_exporter binary")
 	flag.StringVar(&o.floor, "floor", "./floor", "the floor binary (bench/floor)")
+	flag.StringVar(&o.floorLibs, "floorlibs", "./floorlibs", "the floor built with the exporter's libraries (bench/floorlibs; left out when missing)")
 	flag.StringVar(&o.blackbox, "blackbox", "/usr/bin/prometheus-blackbox-exporter", "blackbox_exporter binary (left out when missing)")
 	flag.IntVar(&o.n, "n", 2000, "probes per side and round")
 	flag.IntVar(&o.chunk, "chunk", 0, "probes per turn when the sides take turns (0: max(48, 3×c))")

@@ -124,10 +124,14 @@ var ratioDefs = []struct {
 	rss        bool
 }{
 	{"CPU smtp_exporter / HTTP floor", sideExporter, sideFloor, false},
+	{"CPU smtp_exporter / floor + libraries", sideExporter, sideLibs, false},
+	{"CPU floor + libraries / HTTP floor", sideLibs, sideFloor, false},
 	{"CPU smtp_exporter / bare dialogue", sideExporter, sideBare, false},
 	{"CPU smtp_exporter / blackbox", sideExporter, sideBlackbox, false},
 	{"CPU HTTP floor / bare dialogue", sideFloor, sideBare, false},
 	{"peak RSS smtp_exporter / HTTP floor", sideExporter, sideFloor, true},
+	{"peak RSS smtp_exporter / floor + libraries", sideExporter, sideLibs, true},
+	{"peak RSS floor + libraries / HTTP floor", sideLibs, sideFloor, true},
 	{"peak RSS smtp_exporter / blackbox", sideExporter, sideBlackbox, true},
 }
 
@@ -238,7 +242,7 @@ func (o *output) printTable(w io.Writer) {
 }
 
 func (o *output) printRatios(w io.Writer) {
-	fmt.Fprintf(w, "\nRatios: of the medians [range of the same ratio round by round]\n%-38s", "")
+	fmt.Fprintf(w, "\nRatios: of the medians [range of the same ratio round by round]\n%-44s", "")
 	for _, c := range o.Concurrency {
 		fmt.Fprintf(w, " %-20s", fmt.Sprintf("c=%d", c))
 	}
@@ -246,7 +250,7 @@ func (o *output) printRatios(w io.Writer) {
 	for _, r := range o.Ratios {
 		if r.Name != name {
 			name = r.Name
-			fmt.Fprintf(w, "\n%-38s", name)
+			fmt.Fprintf(w, "\n%-44s", name)
 		}
 		fmt.Fprintf(w, " %-20s", fmt.Sprintf("%.2f [%.2f–%.2f]", r.OfMedians, r.RoundMin, r.RoundMax))
 	}
@@ -258,7 +262,7 @@ func (o *output) printRatios(w io.Writer) {
 			if g.Met {
 				verdict = "met"
 			}
-			fmt.Fprintf(w, "  %-38s c=%-3d %.2f ≤ %.2f  %s\n", g.Name, g.C, g.Value, g.Limit, verdict)
+			fmt.Fprintf(w, "  %-44s c=%-3d %.2f ≤ %.2f  %s\n", g.Name, g.C, g.Value, g.Limit, verdict)
 		}
 	}
 	var parts []string

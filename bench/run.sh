@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: what one STARTTLS probe costs, side by side in one run — the bare
-# dialogue, the HTTP floor (bench/floor), smtp_exporter and blackbox_exporter
+# dialogue, the HTTP floor (bench/floor), that floor built with the exporter's
+# libraries (bench/floorlibs), smtp_exporter and blackbox_exporter
 # (Debian package prometheus-blackbox-exporter, installed when missing and apt
 # is there) — on loopback only; then the Go micro-benchmarks.
 # Usage: bench/run.sh [-n PROBES] [-rounds R] [-c 1,16] [-full] [-json] [-perf DIR]
@@ -25,7 +26,8 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/smtp_exporter" .
 go build -o "$tmp/bench" ./bench
 go build -o "$tmp/floor" ./bench/floor
-"$tmp/bench" -exporter "$tmp/smtp_exporter" -floor "$tmp/floor" "$@"
+go build -o "$tmp/floorlibs" ./bench/floorlibs
+"$tmp/bench" -exporter "$tmp/smtp_exporter" -floor "$tmp/floor" -floorlibs "$tmp/floorlibs" "$@"
 case " $* " in *" -json "*|*" --json "*|*" -perf "*|*" --perf "*) exit 0 ;; esac
 echo
 echo "Go micro-benchmarks (hot paths):"

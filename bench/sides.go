@@ -11,6 +11,7 @@ import (
 const (
 	sideBare     = "bare"
 	sideFloor    = "floor"
+	sideLibs     = "floorlibs"
 	sideExporter = "exporter"
 	sideBlackbox = "blackbox"
 )
@@ -18,6 +19,7 @@ const (
 var sideLabels = map[string]string{
 	sideBare:     "bare dialogue (no HTTP)",
 	sideFloor:    "HTTP floor",
+	sideLibs:     "floor + libraries",
 	sideExporter: "smtp_exporter",
 	sideBlackbox: "blackbox_exporter",
 }
@@ -53,8 +55,11 @@ func (e *env) allSides() ([]side, error) {
 	out := []side{
 		{name: sideBare},
 		{name: sideFloor, srv: e.floorServer(), path: "/probe?target=" + e.target},
-		{name: sideExporter, srv: exporter, path: "/probe?module=bench&target=" + e.target},
 	}
+	if _, err := os.Stat(e.opt.floorLibs); err == nil {
+		out = append(out, side{name: sideLibs, srv: e.floorLibsServer(), path: "/probe?target=" + e.target})
+	}
+	out = append(out, side{name: sideExporter, srv: exporter, path: "/probe?module=bench&target=" + e.target})
 	if _, err := os.Stat(e.opt.blackbox); err != nil {
 		return out, nil
 	}
@@ -63,6 +68,12 @@ func (e *env) allSides() ([]side, error) {
 		return nil, err
 	}
 	return append(out, side{name: sideBlackbox, srv: bb, path: "/probe?module=smtp_starttls&target=" + e.target}), nil
+}
+
+// floorLibsServer is the floor built with smtp_exporter's libraries (bench/floorlibs).
+func (e *env) floorLibsServer() server {
+	return server{bin: e.opt.floorLibs, ready: "/alloc", alloc: floorAlloc,
+		args: func(addr string) []string { return []string{"--web.listen-address=" + addr, "--ca=" + e.caPath} }}
 }
 
 func (e *env) floorServer() server {

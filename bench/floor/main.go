@@ -13,19 +13,17 @@ package main
 
 import (
 	"bufio"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/smtp"
 	"os"
 	"runtime"
 	"sync"
-	"time"
+
+	"github.com/smtp-exporter/smtp_exporter/bench/floor/floorkit"
 )
 
 func main() {
@@ -34,14 +32,14 @@ func main() {
 	caFile := flag.String("ca", "", "CA certificate (PEM) the server's certificate must verify against")
 	flag.Bool("control", true, "bare: take \"N C\" lines on stdin (the only mode; accepted for clarity)")
 	flag.Parse()
-	roots, err := loadRoots(*caFile)
+	roots, err := floorkit.LoadRoots(*caFile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}
 	switch {
 	case *serve != "":
-		err = serveFloor(*serve, roots)
+		err = http.ListenAndServe(*serve, floorkit.Mux(roots))
 	case *bare != "":
 		err = runBare(*bare, roots, os.Stdin, os.Stdout)
 	default:
@@ -53,75 +51,12 @@ func main() {
 	}
 }
 
-func loadRoots(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("no certificate in %s", path)
-	}
-	return roots, nil
-}
-
-// dialogue is one STARTTLS probe with net/smtp under a deadline, verifying
-// the certificate against roots for the target's host, as a monitor must on
-// every probe (no session resumption: it would hide a changed certificate).
-func dialogue(target string, roots *x509.CertPool) error {
-	host, _, err := net.SplitHostPort(target)
-	if err != nil {
-		return err
-	}
-	conn, err := net.DialTimeout("tcp", target, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		return err
-	}
-	cl, err := smtp.NewClient(conn, host)
-	if err != nil {
-		return err
-	}
-	if err := cl.Hello("bench.test"); err != nil {
-		return err
-	}
-	// StartTLS says EHLO again over TLS itself.
-	if err := cl.StartTLS(&tls.Config{RootCAs: roots, ServerName: host}); err != nil {
-		return err
-	}
-	return cl.Quit()
-}
-
-// serveFloor is the HTTP floor: the dialogue behind net/http, answering
-// with a fixed exposition of the size an exporter writes for such a probe.
-func serveFloor(addr string, roots *x509.CertPool) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		if err := dialogue(r.URL.Query().Get("target"), roots); err != nil {
-			_, _ = fmt.Fprintf(w, "probe_success 0\n")
-			return
-		}
-		_, _ = w.Write([]byte(answer))
-	})
-	// For the bench only, twice a measurement: the allocations so far.
-	mux.HandleFunc("/alloc", func(w http.ResponseWriter, r *http.Request) {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		_, _ = fmt.Fprintf(w, "%d %d\n", m.TotalAlloc, m.Mallocs)
-	})
-	return http.ListenAndServe(addr, mux)
-}
-
 // runBare is the bare dialogue under the bench's control: for each line
 // "N C" on in it runs N probes, C at a time, and answers on out with the
 // allocations so far, "TotalAlloc Mallocs". The bench reads this process's
 // CPU time and memory from outside, as it does for the HTTP sides.
 func runBare(target string, roots *x509.CertPool, in io.Reader, out io.Writer) error {
-	probe := func() error { return dialogue(target, roots) }
+	probe := func() error { return floorkit.Dialogue(target, roots) }
 	lines := bufio.NewScanner(in)
 	for lines.Scan() {
 		var n, c int

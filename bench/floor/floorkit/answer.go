@@ -1,9 +1,9 @@
-package main
+package floorkit
 
-// answer is what the HTTP floor writes for every probe: a real exposition
+// Answer is what the HTTP floor writes for every probe: a real exposition
 // of smtp_exporter for a STARTTLS probe that passed (text format, 60 lines,
 // 3443 bytes), so the floor writes as much as an exporter does.
-const answer = `# HELP probe_dns_lookup_time_seconds How long name resolution took (blackbox's name, kept for compatibility).
+const Answer = `# HELP probe_dns_lookup_time_seconds How long name resolution took (blackbox's name, kept for compatibility).
 # TYPE probe_dns_lookup_time_seconds gauge
 probe_dns_lookup_time_seconds 1.242e-06
 # HELP probe_duration_seconds How long the whole probe took.
