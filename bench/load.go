@@ -6,8 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/smtp-exporter/smtp_exporter/bench/floor/floorkit"
 )
 
 // sample is one measurement of one side: n probes at concurrency c in a
@@ -170,28 +171,5 @@ func metricValue(body, name string) float64 {
 	return 0
 }
 
-// parallel runs fn n times on c workers and returns the first error.
-func parallel(n, c int, fn func() error) error {
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-		next  = make(chan struct{}, n)
-	)
-	for range n {
-		next <- struct{}{}
-	}
-	close(next)
-	for range c {
-		wg.Go(func() {
-			for range next {
-				if err := fn(); err != nil {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
-}
+// parallel is floorkit.Parallel: fn n times on c workers, the first error.
+var parallel = floorkit.Parallel

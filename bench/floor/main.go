@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"sync"
 
 	"github.com/smtp-exporter/smtp_exporter/bench/floor/floorkit"
 )
@@ -63,7 +62,7 @@ func runBare(target string, roots *x509.CertPool, in io.Reader, out io.Writer) e
 		if _, err := fmt.Sscan(lines.Text(), &n, &c); err != nil || n < 0 || c < 1 {
 			return fmt.Errorf("want \"N C\", got %q", lines.Text())
 		}
-		if err := parallel(n, c, probe); err != nil {
+		if err := floorkit.Parallel(n, c, probe); err != nil {
 			return err
 		}
 		var m runtime.MemStats
@@ -73,30 +72,4 @@ func runBare(target string, roots *x509.CertPool, in io.Reader, out io.Writer) e
 		}
 	}
 	return lines.Err()
-}
-
-// parallel runs fn n times on c workers and returns the first error.
-func parallel(n, c int, fn func() error) error {
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-		next  = make(chan struct{}, n)
-	)
-	for range n {
-		next <- struct{}{}
-	}
-	close(next)
-	for range c {
-		wg.Go(func() {
-			for range next {
-				if err := fn(); err != nil {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
 }

@@ -13,6 +13,7 @@ import (
 	"net/smtp"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -77,4 +78,30 @@ func Mux(roots *x509.CertPool) *http.ServeMux {
 		_, _ = fmt.Fprintf(w, "%d %d\n", m.TotalAlloc, m.Mallocs)
 	})
 	return mux
+}
+
+// Parallel runs fn n times on c workers and returns the first error.
+func Parallel(n, c int, fn func() error) error {
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		next  = make(chan struct{}, n)
+	)
+	for range n {
+		next <- struct{}{}
+	}
+	close(next)
+	for range c {
+		wg.Go(func() {
+			for range next {
+				if err := fn(); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
