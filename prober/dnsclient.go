@@ -22,8 +22,11 @@ import (
 const (
 	// ednsPayload is the UDP reply size we advertise (the DNS flag day 2020 value).
 	ednsPayload = 1232
-	// maxDNSMessage bounds what one read takes in (TCP's length prefix allows no more).
-	maxDNSMessage = 64 << 10
+	// udpReadBytes holds any reply that keeps to ednsPayload and then some;
+	// a datagram that fills it was longer than we asked for and is asked
+	// again over TCP (a 64 KiB buffer for every query would be garbage for
+	// every MX host's lookups).
+	udpReadBytes = 4 << 10
 )
 
 const (
@@ -106,16 +109,20 @@ func exchangeUDP(conn net.Conn, q dnsQuery) (*dnsReply, error) {
 	if _, err := conn.Write(q.packet); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, maxDNSMessage)
+	buf := make([]byte, udpReadBytes)
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
 			return nil, err
 		}
 		reply, err := q.parse(buf[:n])
-		if !errors.Is(err, errNotOurReply) {
-			return reply, err
+		switch {
+		case errors.Is(err, errNotOurReply):
+			continue
+		case n == len(buf): // cut short by the buffer: take it as truncated
+			return &dnsReply{truncated: true}, nil
 		}
+		return reply, err
 	}
 }
 

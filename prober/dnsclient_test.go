@@ -234,3 +234,29 @@ func TestQueryCancelled(t *testing.T) {
 		t.Errorf("err %#v, want a timeout DNSError", err)
 	}
 }
+
+// TestOversizedUDPReplyRetriedOverTCP: a server that ignores the EDNS size we
+// advertise and sends a datagram larger than the read buffer is asked again
+// over TCP, as for a truncated reply, rather than misread.
+func TestOversizedUDPReplyRetriedOverTCP(t *testing.T) {
+	big := strings.Repeat("x", 250)
+	oversized := func(q dnsmessage.Message) [][]byte {
+		return [][]byte{dnsAnswer(q, func(m *dnsmessage.Message) {
+			for range 20 { // 20 × ~270 bytes: more than udpReadBytes
+				m.Answers = append(m.Answers, txtRR("big.test.", big))
+			}
+		})}
+	}
+	srv := scriptedDNS(t, oversized, func(q dnsmessage.Message) [][]byte {
+		return [][]byte{dnsAnswer(q, func(m *dnsmessage.Message) {
+			m.Answers = []dnsmessage.Resource{txtRR("big.test.", "over tcp")}
+		})}
+	})
+	if len(oversized(dnsmessage.Message{Questions: []dnsmessage.Question{{Name: dnsmessage.MustNewName("big.test."), Type: dnsmessage.TypeTXT, Class: dnsmessage.ClassINET}}})[0]) <= udpReadBytes {
+		t.Fatal("the oversized reply fits the buffer: the test proves nothing")
+	}
+	txts, err := resolver{server: srv}.lookupTXT(context.Background(), "big.test")
+	if err != nil || len(txts) != 1 || txts[0] != "over tcp" {
+		t.Errorf("got %q, %v; want the TCP answer", txts, err)
+	}
+}
