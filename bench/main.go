@@ -39,6 +39,7 @@ type options struct {
 	tarpit                    bool
 	perfDir                   string
 	json                      bool
+	aa                        bool     // measure the floor a second time, as if it were another side
 	sides                     []string // only these sides; empty: all this machine has
 }
 
@@ -59,6 +60,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.tarpit, "tarpit", true, "end with 1000 concurrent probes of silent and drip-feeding servers")
 	flag.StringVar(&o.perfDir, "perf", "", "only profile the exporter and the floor at the last -c level with perf, into this directory")
 	flag.BoolVar(&o.json, "json", false, "print JSON instead of tables")
+	flag.BoolVar(&o.aa, "aa", false, "also measure the HTTP floor a second time (an A/A check: the ratio of the floor to itself is the bench's resolution)")
 	sides := flag.String("sides", "", "only these sides, comma-separated (bare, floor, exporter, blackbox); default all")
 	flag.Parse()
 	if *full {

@@ -129,6 +129,7 @@ var ratioDefs = []struct {
 	{"CPU smtp_exporter / bare dialogue", sideExporter, sideBare, false},
 	{"CPU smtp_exporter / blackbox", sideExporter, sideBlackbox, false},
 	{"CPU HTTP floor / bare dialogue", sideFloor, sideBare, false},
+	{"CPU HTTP floor again / HTTP floor (A/A)", sideFloorAA, sideFloor, false},
 	{"peak RSS smtp_exporter / HTTP floor", sideExporter, sideFloor, true},
 	{"peak RSS smtp_exporter / floor + libraries", sideExporter, sideLibs, true},
 	{"peak RSS floor + libraries / HTTP floor", sideLibs, sideFloor, true},

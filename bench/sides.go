@@ -11,6 +11,7 @@ import (
 const (
 	sideBare     = "bare"
 	sideFloor    = "floor"
+	sideFloorAA  = "floor-again"
 	sideLibs     = "floorlibs"
 	sideExporter = "exporter"
 	sideBlackbox = "blackbox"
@@ -19,6 +20,7 @@ const (
 var sideLabels = map[string]string{
 	sideBare:     "bare dialogue (no HTTP)",
 	sideFloor:    "HTTP floor",
+	sideFloorAA:  "HTTP floor, again",
 	sideLibs:     "floor + libraries",
 	sideExporter: "smtp_exporter",
 	sideBlackbox: "blackbox_exporter",
@@ -55,6 +57,9 @@ func (e *env) allSides() ([]side, error) {
 	out := []side{
 		{name: sideBare},
 		{name: sideFloor, srv: e.floorServer(), path: "/probe?target=" + e.target},
+	}
+	if e.opt.aa { // the floor against itself: what the bench can tell apart
+		out = append(out, side{name: sideFloorAA, srv: e.floorServer(), path: "/probe?target=" + e.target})
 	}
 	if _, err := os.Stat(e.opt.floorLibs); err == nil {
 		out = append(out, side{name: sideLibs, srv: e.floorLibsServer(), path: "/probe?target=" + e.target})
