@@ -58,11 +58,11 @@ func startHTTP(s side, c int) (*instance, error) {
 	}, nil
 }
 
-// startBare runs the bare dialogue (bench/floor -bare -control): a process
+// startBare runs the bare dialogue (bench/floor -bare): a process
 // with no HTTP that runs "N C" probes for each line it reads and answers
 // with its allocations so far.
 func (e *env) startBare(c int) (*instance, error) {
-	cmd := exec.Command(e.opt.floor, "-bare", e.target, "-ca", e.caPath, "-control")
+	cmd := exec.Command(e.opt.floor, "-bare", e.target, "-ca", e.caPath)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

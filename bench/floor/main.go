@@ -29,7 +29,6 @@ func main() {
 	serve := flag.String("serve", "", "serve the HTTP floor on this address")
 	bare := flag.String("bare", "", "run the bare dialogue against this HOST:PORT")
 	caFile := flag.String("ca", "", "CA certificate (PEM) the server's certificate must verify against")
-	flag.Bool("control", true, "bare: take \"N C\" lines on stdin (the only mode; accepted for clarity)")
 	flag.Parse()
 	roots, err := floorkit.LoadRoots(*caFile)
 	if err != nil {
