@@ -159,6 +159,14 @@ func TestReloadEndpointKeepsOldConfigOnError(t *testing.T) {
 			t.Errorf("GET %s = %d", path, code)
 		}
 	}
+	// golang.org/x/net/trace (linked through exporter-toolkit's
+	// prometheus/common/config) registers its pages on http.DefaultServeMux
+	// when the program starts; the exporter serves its own mux only.
+	for _, path := range []string{"/debug/requests", "/debug/events", "/debug/pprof/"} {
+		if code, _ := get(t, mux, http.MethodGet, path); code != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, code)
+		}
+	}
 }
 
 // TestReloadEndpointFIFOCAFile: a FIFO as ca_file used to block POST
